@@ -317,10 +317,12 @@ def _from_citation(mc: etree._Element, data: etree._Element | None, index: int) 
     if not pages and art is not None:
         start, end = _text(art, "Pagination/StartPage"), _text(art, "Pagination/EndPage")
         pages = f"{start}-{end}" if start and end else start
+    vernacular = (rich_text(art.find("VernacularTitle")) or None) if art is not None else None
     return Article(
         pmid=pmid,
-        title=rich_text(art.find("ArticleTitle")) if art is not None else "",
-        vernacular_title=rich_text(art.find("VernacularTitle")) or None if art is not None else None,
+        # An empty ArticleTitle with a VernacularTitle beside it: PubMed shows the latter.
+        title=(rich_text(art.find("ArticleTitle")) if art is not None else "") or vernacular or "",
+        vernacular_title=vernacular,
         abstract=abstract,
         abstract_sections=sections,
         journal=_text(journal, "Title"),
