@@ -33,6 +33,13 @@ def db_option(default: str | None = None, help_text: str | None = None):
     )
 
 
+def taxonomy_option(func):
+    return click.option(
+        "--taxonomy", type=click.Path(exists=True, dir_okay=False), envvar="EVIDENCE_TAXONOMY",
+        help="A TOML file of extra or extended topics, merged over the built-in taxonomy [env EVIDENCE_TAXONOMY].",
+    )(func)
+
+
 def lock_option(func):
     return click.option(
         "--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -105,7 +112,8 @@ def _report(result) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option()
 @lock_option
-def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: float) -> None:
+@taxonomy_option
+def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> None:
     """Ingest PubMed XML (.xml, .xml.gz) or MEDLINE text (.txt, .nbib) files, or folders of them.
 
     Each file is stored whole or not at all. Ends with one summary line; exits 1 when a
@@ -117,11 +125,12 @@ def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: flo
     files, _ = expand_paths(list(paths))
     bar, progress = _progress_reporter(files)
     try:
+        run = dict(lock_timeout=lock_timeout, progress=progress, taxonomy=taxonomy)
         if bar is not None:
             with bar:
-                result = ingest_files(_db(db_path), list(paths), lock_timeout=lock_timeout, progress=progress)
+                result = ingest_files(_db(db_path), list(paths), **run)
         else:
-            result = ingest_files(_db(db_path), list(paths), lock_timeout=lock_timeout, progress=progress)
+            result = ingest_files(_db(db_path), list(paths), **run)
     except KeyboardInterrupt:
         click.echo("interrupted: the file being read was rolled back; run again to complete", err=True)
         sys.exit(130)
@@ -177,6 +186,78 @@ def demo(db_path: Path, lock_timeout: float) -> None:
         db.close()
     _report(result)
     click.echo(f"demo database ready: {db_path} (synthetic records)")
+
+
+@cli.command()
+@db_option()
+@lock_option
+@taxonomy_option
+def retag(db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> None:
+    """Re-tag every stored record (design, topics, sample size) with the current rules.
+
+    Run it after the rules or the taxonomy change; nothing is fetched. Curated labels are
+    kept (they override the machine's labels wherever they are shown).
+    """
+    from .tagging import Tagger, retag as retag_all
+
+    path = _db(db_path)
+    tagger = Tagger(taxonomy)
+    with store.translate_errors(path), store.write_lock(path, lock_timeout):
+        db = store.connect(path)
+        store.check_schema(db, path)
+        if sys.stderr.isatty():
+            total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+            with click.progressbar(length=total, label="Re-tagging", file=sys.stderr) as bar:
+                count, seconds = retag_all(db, tagger, progress=lambda done, _: bar.update(done - bar.pos))
+        else:
+            count, seconds = retag_all(db, tagger)
+        db.close()
+    click.echo(f"re-tagged {count} records in {seconds:.1f} s with {tagger.version}")
+
+
+@cli.command()
+@click.argument("labels", type=click.Path(dir_okay=False, path_type=Path))
+@db_option()
+@taxonomy_option
+@click.option("--text-only", is_flag=True, help="Hide publication types and MeSH from the tagger: the text path alone.")
+@click.option("--errors", "show_errors", type=click.IntRange(min=0), default=0,
+              help="Also list up to this many misclassified records with the tagger's evidence.")
+def evaluate(labels: Path, db_path: Path | None, taxonomy: str | None, text_only: bool, show_errors: int) -> None:
+    """Score the taggers against LABELS.csv (columns pmid, study_type; topics and sample_size optional).
+
+    The labelled records must be in the database; they are re-tagged with the current
+    rules. Prints accuracy, per-class precision, recall and F1, macro-F1 and a confusion
+    matrix; topic micro- and macro-F1 when the file has topics (';'-joined codes); and
+    sample-size exact match when it has sample_size.
+    """
+    from .evaluate import evaluate as run_evaluation, format_evaluation
+
+    db = _open_readonly(db_path)
+    ev = run_evaluation(db, labels, text_only=text_only, taxonomy=taxonomy)
+    if not ev.found:
+        raise click.ClickException(f"none of the {ev.labels} labelled PMIDs is in {_db(db_path)}: ingest them first")
+    click.echo(format_evaluation(ev))
+    if show_errors:
+        click.echo(f"\nmisclassified ({min(show_errors, len(ev.design.errors))} of {len(ev.design.errors)}):")
+        for pmid, want, got, why in ev.design.errors[:show_errors]:
+            click.echo(f"  PMID {pmid}: labelled {want}, tagged {got}: {why}")
+
+
+@cli.command()
+@db_option()
+@taxonomy_option
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many disagreements to list.")
+def agreement(db_path: Path | None, taxonomy: str | None, limit: int) -> None:
+    """Agreement of the text-only tagger with PubMed's publication types (MEDLINE records).
+
+    Where an indexer's publication type names a design (Randomized Controlled Trial, Case
+    Reports, Review, Editorial...), compares it with what the title and abstract alone say,
+    by indexing method, and lists the disagreements to review.
+    """
+    from .evaluate import agreement as run_agreement, format_agreement
+
+    click.echo(format_agreement(run_agreement(_open_readonly(db_path), taxonomy=taxonomy), limit=limit))
 
 
 @cli.command()

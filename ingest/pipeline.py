@@ -58,13 +58,11 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def default_labeller() -> Labeller | None:
-    """The project's taggers, when they are installed (see ingest.tagging)."""
-    try:
-        from .tagging import label_articles
-    except ImportError:  # pragma: no cover - the taggers ship with the package
-        return None
-    return label_articles
+def default_labeller(taxonomy: str | os.PathLike | None = None) -> Labeller:
+    """The project's taggers (design, topics, sample size), with the user's taxonomy if given."""
+    from .tagging import make_labeller
+
+    return make_labeller(taxonomy)
 
 
 def store_records(db: sqlite_utils.Database, records: Iterable[Article | Deletion | RecordError],
@@ -105,7 +103,8 @@ def run_status(counts: store.Counts, errors: list[str], stored_anything: bool) -
 
 def ingest_files(db_path: str | os.PathLike, paths: list[str | os.PathLike], *,
                  lock_timeout: float = 60.0, labeller: Labeller | None | str = "default",
-                 progress: Progress | None = None, source: str = "file") -> RunResult:
+                 progress: Progress | None = None, source: str = "file",
+                 taxonomy: str | os.PathLike | None = None) -> RunResult:
     """Ingest PubMed XML / MEDLINE files and folders into the database at ``db_path``.
 
     Every file is one transaction. Problems with a file or a record are collected (each
@@ -113,7 +112,7 @@ def ingest_files(db_path: str | os.PathLike, paths: list[str | os.PathLike], *,
     file; the run ends as success, partial (some files or records failed) or failed.
     """
     if labeller == "default":
-        labeller = default_labeller()
+        labeller = default_labeller(taxonomy)
     started = time.monotonic()
     files, path_errors = expand_paths(list(paths))
     errors = [str(e) for e in path_errors]

@@ -101,6 +101,22 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
 
 
+@migrations(name="m002_labels")
+def _m002_labels(db: sqlite_utils.Database) -> None:
+    """The taggers' output: one row per article in article_tags, its topics in article_topics."""
+    db["article_tags"].create(
+        {
+            "pmid": int, "study_type": str, "study_type_confidence": float,
+            "study_type_evidence": str, "sample_size": int, "sample_size_phrase": str,
+            "tagger_version": str, "tagged_at": str,
+        },
+        pk="pmid",
+    )
+    db["article_topics"].create(
+        {"pmid": int, "topic": str, "score": float, "evidence": str}, pk=("pmid", "topic"),
+    )
+
+
 def _known_migrations() -> list[str]:
     return [m.name for m in migrations._migrations]
 
@@ -217,6 +233,8 @@ VIEWS = {
         WHERE a.deleted = 0""",
 }
 INDEXES = [
+    ("article_tags", ["study_type"]),
+    ("article_topics", ["topic", "pmid"]),
     ("articles", ["pub_year"]),
     ("articles", ["journal"]),
     ("articles", ["citation_status"]),
@@ -238,9 +256,9 @@ def ensure_db_shape(db: sqlite_utils.Database) -> None:
             db["articles"].enable_fts(FTS_COLUMNS, create_triggers=True, tokenize=FTS_TOKENIZE)
         for name, sql in VIEWS.items():
             db.create_view(name, " ".join(sql.split()), replace=True)
-        existing = {tuple(ix.columns) for t in ("articles", "runs") for ix in db[t].indexes}
+        existing = {(t, tuple(ix.columns)) for t in {t for t, _ in INDEXES} for ix in db[t].indexes}
         for table, columns in INDEXES:
-            if tuple(columns) not in existing:
+            if (table, tuple(columns)) not in existing:
                 db[table].create_index(columns, if_not_exists=True)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -380,6 +398,31 @@ def article_row(article: Article) -> dict[str, Any]:
         _dumps(values).encode("utf-8"), digest_size=16
     ).hexdigest()
     return row
+
+
+def article_from_values(values: tuple | list) -> Article:
+    """Rebuild the record from a row of RECORD_COLUMNS (JSON lists parsed back)."""
+    data = dict(zip(RECORD_COLUMNS, values))
+    for name in JSON_COLUMNS:
+        data[name] = json.loads(data[name]) if data[name] else []
+    data["is_book"] = bool(data["is_book"])
+    del data["is_retracted"], data["has_abstract"]  # derived from the record, not stored on it
+    return Article(**data)
+
+
+def load_articles(db: sqlite_utils.Database, pmids: Iterable[int] | None = None) -> Iterator[Article]:
+    """Stored records (all, or the given PMIDs), as Article objects."""
+    columns = ", ".join(RECORD_COLUMNS)
+    if pmids is None:
+        for row in db.execute(f"SELECT {columns} FROM articles ORDER BY pmid"):
+            yield article_from_values(row)
+        return
+    pmids = list(pmids)
+    for start in range(0, len(pmids), 900):
+        chunk = pmids[start:start + 900]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT {columns} FROM articles WHERE pmid IN ({marks}) ORDER BY pmid", chunk):
+            yield article_from_values(row)
 
 
 @dataclass

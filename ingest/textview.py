@@ -1,0 +1,108 @@
+"""A record's text as the taggers read it: normalised once, split into weighted sentences.
+
+Every tagger (design, topics, sample size) reads the same view, built once per record. Each
+pattern runs once over the whole abstract; :meth:`TextView.sentence_at` maps a match back to
+its sentence, so the cost grows with the number of patterns, not patterns times sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from .record import Article
+
+_TRANSLATE = str.maketrans({
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00a0": " ", "\u2009": " ",
+    "\u202f": " ",
+})
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Za-z0-9])")
+
+#: How much a design or topic word counts by where it stands. Background sentences and
+#: conclusions speak of other studies and of what is needed; methods say what was done.
+SECTION_WEIGHTS = {"BACKGROUND": 0.5, "OBJECTIVE": 0.9, "METHODS": 1.2, "RESULTS": 1.0, "CONCLUSIONS": 0.6}
+UNSTRUCTURED_FIRST = 0.6   # the opening sentence of an unstructured abstract
+UNSTRUCTURED_LAST = 0.7    # its closing sentence
+
+# Section labels authors use, read as NLM's categories when a record gives none (MEDLINE text).
+_LABEL_CATEGORY = [
+    (re.compile(r"background|introduction|context|rationale|importance"), "BACKGROUND"),
+    (re.compile(r"aim|objective|purpose|question|goal"), "OBJECTIVE"),
+    (re.compile(r"method|design|setting|participant|measure|intervention|case|patient|procedure|"
+                r"material|data source|search|selection|extraction"), "METHODS"),
+    (re.compile(r"result|finding|outcome"), "RESULTS"),
+    (re.compile(r"conclusion|discussion|interpretation|implication|relevance|significance|summary"), "CONCLUSIONS"),
+]
+
+
+def normalise(text: str | None) -> str:
+    """Lower case, one kind of dash and quote, white space folded."""
+    return " ".join((text or "").translate(_TRANSLATE).lower().split())
+
+
+def section_category(section: dict) -> str | None:
+    if section.get("category") and section["category"] != "UNASSIGNED":
+        return section["category"]
+    label = (section.get("label") or "").lower()
+    if label:
+        for pattern, category in _LABEL_CATEGORY:
+            if pattern.search(label):
+                return category
+    return None
+
+
+@dataclass
+class TextView:
+    title: str
+    abstract: str                  # normalised sentences joined by single spaces
+    starts: list[int]              # offset of each sentence in ``abstract``
+    weights: list[float]           # how much each sentence's words count
+    keywords: list[str] = field(default_factory=list)
+    original: str = ""             # the abstract as written (for quoting numbers and phrases)
+
+    @classmethod
+    def of(cls, article: Article) -> "TextView":
+        sections = article.abstract_sections or (
+            [{"label": None, "category": None, "text": article.abstract}] if article.abstract else [])
+        structured = any(section_category(sec) for sec in sections)
+        parts: list[str] = []
+        starts: list[int] = []
+        weights: list[float] = []
+        offset = 0
+        for sec in sections:
+            sentences = [s for s in _SENTENCE_END.split(normalise(sec["text"])) if s]
+            n = len(sentences)
+            for i, sentence in enumerate(sentences):
+                if structured:
+                    weight = SECTION_WEIGHTS.get(section_category(sec) or "", 1.0)
+                elif n >= 3 and i == 0:
+                    weight = UNSTRUCTURED_FIRST
+                elif n >= 3 and i == n - 1:
+                    weight = UNSTRUCTURED_LAST
+                else:
+                    weight = 1.0
+                starts.append(offset)
+                weights.append(weight)
+                parts.append(sentence)
+                offset += len(sentence) + 1
+        return cls(
+            title=normalise(article.title),
+            abstract=" ".join(parts),
+            starts=starts,
+            weights=weights,
+            keywords=[normalise(k) for k in article.keywords],
+            original=" ".join((article.abstract or "").split()),
+        )
+
+    def sentence_at(self, offset: int) -> int:
+        return bisect_right(self.starts, offset) - 1
+
+    def sentence(self, index: int) -> str:
+        start = self.starts[index]
+        end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.abstract)
+        return self.abstract[start:end]
+
+    def sentences(self) -> list[str]:
+        return [self.sentence(i) for i in range(len(self.starts))]
