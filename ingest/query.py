@@ -1,34 +1,206 @@
 """The one query layer: the dashboard, the exports, the notebooks and ``stats`` read through it.
 
-Functions take an open database (read-only is enough) and return plain Python values or
-pandas DataFrames. No other module writes SELECTs over the evidence tables.
+One :class:`Filters` value (years, designs, topics, journals, languages, has abstract,
+include retracted, full-text search) becomes the same SQL everywhere, over the ``evidence``
+view, which carries each record's *effective* labels: a curator's design and topics where a
+researcher set them, the tagger's otherwise. Functions take an open database (read-only is
+enough) and return plain values or pandas DataFrames. No other module writes SELECTs over
+the evidence tables.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import statistics
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
 import sqlite_utils
 
+from .errors import EvidenceError
 from .store import get_meta
+from .taxonomy import DESIGN_CODES, DESIGNS, HUMAN_DESIGNS, TOPICS, design_rank
+
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+DOI_URL = "https://doi.org/{doi}"
+MAX_SEARCH_CHARS = 300
+CLAIMS_FILE = Path(__file__).parent / "data" / "claims.toml"
+
+# Plural phrases for summaries a reader understands ("3 randomized trials, 40 case reports").
+DESIGN_PHRASES = {
+    "randomized_trial": ("randomized trial", "randomized trials"),
+    "clinical_trial": ("non-randomized trial", "non-randomized trials"),
+    "observational": ("observational study", "observational studies"),
+    "survey": ("survey", "surveys"),
+    "qualitative": ("qualitative study", "qualitative studies"),
+    "case_report": ("case report", "case reports"),
+    "systematic_review": ("systematic review", "systematic reviews"),
+    "review": ("narrative review", "narrative reviews"),
+    "preclinical": ("animal or laboratory study", "animal or laboratory studies"),
+    "analytical": ("chemical analysis", "chemical analyses"),
+    "commentary": ("commentary", "commentaries"),
+    "other": ("other record", "other records"),
+}
+NOT_TAGGED = "not tagged yet"
 
 
-def counts_by_year(db: sqlite_utils.Database) -> list[tuple[int | None, int]]:
-    return [tuple(r) for r in db.execute(
-        "SELECT pub_year, count(*) FROM articles WHERE deleted = 0 GROUP BY pub_year ORDER BY pub_year"
-    )]
+class SearchError(EvidenceError):
+    """The search text cannot be used; the message says why in words a reader understands."""
 
 
-def counts_by_status(db: sqlite_utils.Database) -> list[tuple[str | None, int]]:
-    return [tuple(r) for r in db.execute(
-        "SELECT citation_status, count(*) AS n FROM articles WHERE deleted = 0 "
-        "GROUP BY citation_status ORDER BY n DESC, citation_status"
-    )]
+# --------------------------------------------------------------------------- filters
 
 
-def counts_by_publication_type(db: sqlite_utils.Database) -> list[tuple[str, int]]:
-    return [tuple(r) for r in db.execute(
-        "SELECT publication_type, count(*) AS n FROM article_publication_types "
-        "GROUP BY publication_type ORDER BY n DESC, publication_type"
-    )]
+@dataclass(frozen=True)
+class Filters:
+    """What a reader chose: every field empty means everything (retracted records left out)."""
+
+    year_min: int | None = None
+    year_max: int | None = None
+    designs: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    journals: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    has_abstract: bool | None = None
+    include_retracted: bool = False
+    search: str = ""
+    pmids: tuple[int, ...] = ()
+    first_run_after: int | None = None  # records first stored after this run (what is new)
+
+    def with_(self, **changes: Any) -> "Filters":
+        return replace(self, **changes)
+
+    # ------------------------------------------------------------ URL query strings
+    def to_params(self) -> dict[str, str]:
+        """The filters as URL query parameters (lists comma-joined; defaults left out)."""
+        params: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, "", (), False) and not (f.name == "has_abstract" and value is False):
+                continue
+            if isinstance(value, tuple):
+                params[f.name] = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                params[f.name] = "1" if value else "0"
+            else:
+                params[f.name] = str(value)
+        return params
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "Filters":
+        """Read filters back from URL parameters; anything unreadable is ignored, not fatal."""
+        def one(name: str) -> str | None:
+            value = params.get(name)
+            if isinstance(value, (list, tuple)):
+                value = value[-1] if value else None
+            return str(value) if value not in (None, "") else None
+
+        def many(name: str) -> tuple[str, ...]:
+            value = one(name)
+            return tuple(v for v in (value or "").split(",") if v)
+
+        def integer(name: str) -> int | None:
+            value = one(name)
+            return int(value) if value and re.fullmatch(r"-?\d{1,6}", value) else None
+
+        flag = one("has_abstract")
+        return cls(
+            year_min=integer("year_min"),
+            year_max=integer("year_max"),
+            designs=tuple(d for d in many("designs") if d in DESIGN_CODES or d == NOT_TAGGED),
+            topics=many("topics"),
+            journals=many("journals"),
+            languages=many("languages"),
+            has_abstract=None if flag is None else flag == "1",
+            include_retracted=one("include_retracted") == "1",
+            search=(one("search") or "")[: MAX_SEARCH_CHARS * 2],
+            pmids=tuple(int(p) for p in many("pmids") if p.isdigit()),
+            first_run_after=integer("first_run_after"),
+        )
+
+
+def fts_query(text: str) -> str | None:
+    """User text as a safe FTS5 query: each word quoted (so quotes, hyphens and operators are
+    just words), all words required, a trailing * kept as a prefix search. None: nothing to find."""
+    text = (text or "").strip()
+    if len(text) > MAX_SEARCH_CHARS:
+        raise SearchError(f"the search text is {len(text)} characters long; use at most {MAX_SEARCH_CHARS}")
+    words = re.findall(r"[^\W_](?:[\w'.-]*[^\W_])?\*?", text)
+    terms = []
+    for word in words[:30]:
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', '""')
+        if word:
+            terms.append(f'"{word}"' + ("*" if prefix else ""))
+    return " ".join(terms) or None
+
+
+def where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
+    """SQL conditions over the ``evidence`` view (aliased ``alias``) and their parameters."""
+    a = alias
+    conds: list[str] = []
+    params: list[Any] = []
+    if not f.include_retracted:
+        conds.append(f"{a}.is_retracted = 0")
+    if f.year_min is not None:
+        conds.append(f"{a}.pub_year >= ?")
+        params.append(f.year_min)
+    if f.year_max is not None:
+        conds.append(f"{a}.pub_year <= ?")
+        params.append(f.year_max)
+    if f.designs:
+        designs = [d for d in f.designs if d != NOT_TAGGED]
+        parts = []
+        if designs:
+            parts.append(f"{a}.study_type IN ({','.join('?' * len(designs))})")
+            params.extend(designs)
+        if NOT_TAGGED in f.designs:
+            parts.append(f"{a}.study_type IS NULL")
+        conds.append("(" + " OR ".join(parts) + ")")
+    if f.topics:
+        conds.append(f"EXISTS (SELECT 1 FROM effective_topics x WHERE x.pmid = {a}.pmid "
+                     f"AND x.topic IN ({','.join('?' * len(f.topics))}))")
+        params.extend(f.topics)
+    if f.journals:
+        conds.append(f"{a}.journal IN ({','.join('?' * len(f.journals))})")
+        params.extend(f.journals)
+    if f.languages:
+        conds.append(f"EXISTS (SELECT 1 FROM json_each({a}.languages) l WHERE l.value IN "
+                     f"({','.join('?' * len(f.languages))}))")
+        params.extend(f.languages)
+    if f.has_abstract is not None:
+        conds.append(f"{a}.has_abstract = ?")
+        params.append(int(f.has_abstract))
+    if f.search:
+        match = fts_query(f.search)
+        if match:
+            conds.append(f"{a}.pmid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
+            params.append(match)
+    if f.pmids:
+        conds.append(f"{a}.pmid IN ({','.join('?' * len(f.pmids))})")
+        params.extend(f.pmids)
+    if f.first_run_after is not None:
+        conds.append(f"{a}.first_run_id > ?")
+        params.append(f.first_run_after)
+    return (" AND ".join(conds) or "1"), params
+
+
+def _frame(db: sqlite_utils.Database, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
+    cursor = db.execute(sql, list(params))
+    columns = [c[0] for c in cursor.description]
+    return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+
+# --------------------------------------------------------------------------- facts about the database
+
+
+def is_synthetic_demo(db: sqlite_utils.Database) -> bool:
+    return get_meta(db, "synthetic_demo") == "1"
 
 
 def totals(db: sqlite_utils.Database) -> dict[str, int]:
@@ -39,9 +211,358 @@ def totals(db: sqlite_utils.Database) -> dict[str, int]:
     return {"records": row[0], "deleted": row[1], "retracted": row[2]}
 
 
-def is_synthetic_demo(db: sqlite_utils.Database) -> bool:
-    return get_meta(db, "synthetic_demo") == "1"
+def counts_by_year(db: sqlite_utils.Database) -> list[tuple[int | None, int]]:
+    return [tuple(r) for r in db.execute(
+        "SELECT pub_year, count(*) FROM articles WHERE deleted = 0 GROUP BY pub_year ORDER BY pub_year")]
+
+
+def counts_by_status(db: sqlite_utils.Database) -> list[tuple[str | None, int]]:
+    return [tuple(r) for r in db.execute(
+        "SELECT citation_status, count(*) AS n FROM articles WHERE deleted = 0 "
+        "GROUP BY citation_status ORDER BY n DESC, citation_status")]
+
+
+def counts_by_publication_type(db: sqlite_utils.Database) -> list[tuple[str, int]]:
+    return [tuple(r) for r in db.execute(
+        "SELECT publication_type, count(*) AS n FROM article_publication_types "
+        "GROUP BY publication_type ORDER BY n DESC, publication_type")]
 
 
 def runs(db: sqlite_utils.Database, limit: int = 50) -> list[dict]:
     return list(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+
+
+def last_successful_run(db: sqlite_utils.Database) -> dict | None:
+    rows = list(db.query("SELECT * FROM runs WHERE status = 'success' ORDER BY id DESC LIMIT 1"))
+    return rows[0] if rows else None
+
+
+def filter_options(db: sqlite_utils.Database) -> dict[str, Any]:
+    """What the filters can offer: year range, journals (by size), languages, topics present."""
+    years = db.execute("SELECT min(pub_year), max(pub_year) FROM articles WHERE deleted = 0").fetchone()
+    journals = [r[0] for r in db.execute(
+        "SELECT journal FROM articles WHERE deleted = 0 AND journal IS NOT NULL "
+        "GROUP BY journal ORDER BY count(*) DESC, journal")]
+    languages = [r[0] for r in db.execute(
+        "SELECT l.value FROM articles a, json_each(a.languages) l WHERE a.deleted = 0 "
+        "GROUP BY l.value ORDER BY count(*) DESC")]
+    topics = [r[0] for r in db.execute("SELECT DISTINCT topic FROM effective_topics ORDER BY topic")]
+    return {"year_min": years[0], "year_max": years[1], "journals": journals, "languages": languages,
+            "topics": topics}
+
+
+def topic_label(code: str) -> str:
+    return TOPICS.get(code, code.replace("_", " ").capitalize())
+
+
+def design_label(code: str | None) -> str:
+    return DESIGNS.get(code, NOT_TAGGED) if code else NOT_TAGGED
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def overview(db: sqlite_utils.Database, f: Filters = Filters()) -> dict[str, Any]:
+    """The numbers that answer the mission, for the current filters."""
+    cond, params = where(f)
+    human = ",".join(f"'{d}'" for d in sorted(HUMAN_DESIGNS))
+    row = db.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE study_type IN ({human})), "
+        f"count(*) FILTER (WHERE study_type = 'randomized_trial'), "
+        f"count(*) FILTER (WHERE study_type = 'systematic_review'), "
+        f"count(*) FILTER (WHERE study_type IS NULL), "
+        f"coalesce(sum(sample_size) FILTER (WHERE study_type IN ({human})), 0) "
+        f"FROM evidence e WHERE {cond}", params,
+    ).fetchone()
+    last = last_successful_run(db)
+    new = 0
+    if last:
+        cond_new, params_new = where(f.with_(first_run_after=None))
+        new = db.execute(f"SELECT count(*) FROM evidence e WHERE {cond_new} AND e.first_run_id = ?",
+                         params_new + [last["id"]]).fetchone()[0]
+    retracted_hidden = 0 if f.include_retracted else db.execute(
+        f"SELECT count(*) FROM evidence e WHERE {where(f.with_(include_retracted=True))[0]} AND e.is_retracted = 1",
+        where(f.with_(include_retracted=True))[1]).fetchone()[0]
+    return {
+        "records": row[0], "human_studies": row[1], "randomized_trials": row[2],
+        "systematic_reviews": row[3], "not_tagged": row[4], "participants": row[5],
+        "new_in_last_run": new, "last_run": last, "retracted_left_out": retracted_hidden,
+        "synthetic": is_synthetic_demo(db),
+    }
+
+
+def design_counts(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFrame:
+    """Records by design in evidence order (the evidence pyramid), zeros included."""
+    cond, params = where(f)
+    found = _frame(db, f"SELECT study_type, count(*) AS records, "
+                       f"coalesce(sum(sample_size), 0) AS participants FROM evidence e WHERE {cond} "
+                       f"GROUP BY study_type", params)
+    counts = {r.study_type: (int(r.records), int(r.participants)) for r in found.itertuples()}
+    rows = [{"study_type": code, "design": DESIGNS[code], "rank": i,
+             "records": counts.get(code, (0, 0))[0],
+             "participants": counts.get(code, (0, 0))[1] if code in HUMAN_DESIGNS else 0}
+            for i, code in enumerate(DESIGN_CODES)]
+    if None in counts:
+        rows.append({"study_type": None, "design": NOT_TAGGED, "rank": len(DESIGN_CODES),
+                     "records": counts[None][0], "participants": 0})
+    return pd.DataFrame(rows)
+
+
+def year_design_counts(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFrame:
+    cond, params = where(f)
+    df = _frame(db, f"SELECT pub_year, study_type, count(*) AS records FROM evidence e "
+                    f"WHERE {cond} AND pub_year IS NOT NULL GROUP BY pub_year, study_type "
+                    f"ORDER BY pub_year", params)
+    df["design"] = [design_label(c) for c in df["study_type"]]
+    return df
+
+
+def evidence_map(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFrame:
+    """For every topic and design: records, records with human participants, summed and median
+    sample size, the newest year, and the PMIDs."""
+    cond, params = where(f)
+    df = _frame(db, f"SELECT x.topic, e.study_type, e.pmid, e.pub_year, e.sample_size FROM evidence e "
+                    f"JOIN effective_topics x ON x.pmid = e.pmid WHERE {cond} "
+                    f"GROUP BY x.topic, e.pmid ORDER BY x.topic, e.pmid", params)
+    cells = []
+    for (topic, design), group in df.groupby(["topic", df["study_type"].fillna(NOT_TAGGED)], sort=False):
+        sizes = [int(s) for s in group["sample_size"].dropna()] if design in HUMAN_DESIGNS else []
+        cells.append({
+            "topic": topic, "topic_label": topic_label(topic),
+            "study_type": None if design == NOT_TAGGED else design, "design": design_label(None if design == NOT_TAGGED else design),
+            "records": len(group),
+            "human_records": len(group) if design in HUMAN_DESIGNS else 0,
+            "sized_records": len(sizes),
+            "participants": sum(sizes),
+            "median_participants": statistics.median(sizes) if sizes else None,
+            "newest_year": int(group["pub_year"].max()) if group["pub_year"].notna().any() else None,
+            "pmids": [int(p) for p in group["pmid"]],
+        })
+    out = pd.DataFrame(cells, columns=["topic", "topic_label", "study_type", "design", "records", "human_records",
+                                       "sized_records", "participants", "median_participants", "newest_year", "pmids"])
+    if len(out):
+        out["rank"] = [design_rank(d) for d in out["study_type"]]
+        out = out.sort_values(["topic", "rank"]).drop(columns="rank").reset_index(drop=True)
+    return out
+
+
+def describe_counts(counts: Mapping[str | None, int], participants: int, sized: int) -> str:
+    """'3 randomized trials, 12 observational studies, 40 case reports; 4,100 participants'."""
+    parts = []
+    for code in DESIGN_CODES:
+        n = counts.get(code, 0)
+        if n:
+            one, many = DESIGN_PHRASES[code]
+            parts.append(f"{n:,} {one if n == 1 else many}")
+    if counts.get(None):
+        parts.append(f"{counts[None]:,} {NOT_TAGGED}")
+    text = ", ".join(parts) or "no records"
+    if participants:
+        text += f"; {participants:,} participants" + (f" in the {sized:,} human studies that state a number" if sized else "")
+    return text
+
+
+def topic_summaries(db: sqlite_utils.Database, f: Filters = Filters(), emap: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per topic: records, the strongest design present (TAXONOMY.md's order) and a summary line."""
+    emap = evidence_map(db, f) if emap is None else emap
+    rows = []
+    for topic, group in emap.groupby("topic", sort=True):
+        counts = {r.study_type: int(r.records) for r in group.itertuples()}
+        present = [d for d in DESIGN_CODES if counts.get(d)]
+        strongest = present[0] if present else None
+        rows.append({
+            "topic": topic, "topic_label": topic_label(topic),
+            "records": int(group["records"].sum()),
+            "strongest_design": strongest, "strongest": design_label(strongest) if strongest else "none",
+            "participants": int(group["participants"].sum()),
+            "newest_year": group["newest_year"].max(),
+            "summary": describe_counts(counts, int(group["participants"].sum()), int(group["sized_records"].sum())),
+        })
+    return pd.DataFrame(rows, columns=["topic", "topic_label", "records", "strongest_design", "strongest",
+                                       "participants", "newest_year", "summary"])
+
+
+# --------------------------------------------------------------------------- claims
+
+
+@dataclass
+class Claim:
+    id: str
+    claim: str
+    topics: tuple[str, ...]
+    require_all: bool = False
+    phrases: tuple[str, ...] = ()
+    pattern: re.Pattern | None = field(default=None, repr=False)
+
+
+def load_claims(path: str | Path | None = None) -> list[Claim]:
+    """The claims file (built in, or a user's own TOML with [[claim]] tables)."""
+    path = Path(path) if path else CLAIMS_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise EvidenceError(f"claims file {path} does not exist") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise EvidenceError(f"claims file {path}: {exc}") from exc
+    claims = []
+    for i, table in enumerate(data.get("claim", []), start=1):
+        if not table.get("id") or not table.get("claim") or not table.get("topics"):
+            raise EvidenceError(f"claims file {path}: claim {i} needs id, claim and topics")
+        phrases = tuple(table.get("phrases", []))
+        pattern = None
+        if phrases:
+            alternatives = "|".join(re.escape(p.lower()).replace(r"\*", r"[\w-]*") for p in phrases)
+            pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
+        claims.append(Claim(str(table["id"]), str(table["claim"]), tuple(table["topics"]),
+                            table.get("match", "any") == "all", phrases, pattern))
+    return claims
+
+
+def claim_records(db: sqlite_utils.Database, claim: Claim, f: Filters = Filters()) -> pd.DataFrame:
+    """The records that speak to a claim: its topics (any, or all) and, if given, its phrases."""
+    cond, params = where(f.with_(include_retracted=True))
+    marks = ",".join("?" * len(claim.topics))
+    having = f"HAVING count(DISTINCT x.topic) = {len(set(claim.topics))}" if claim.require_all else ""
+    df = _frame(db, f"SELECT e.pmid, e.title, e.pub_year, e.journal, e.study_type, e.sample_size, e.is_retracted, "
+                    f"a.abstract, a.comments_corrections FROM evidence e JOIN articles a ON a.pmid = e.pmid "
+                    f"JOIN effective_topics x ON x.pmid = e.pmid AND x.topic IN ({marks}) "
+                    f"WHERE {cond} GROUP BY e.pmid {having} ORDER BY e.pub_year DESC, e.pmid DESC",
+                params=list(claim.topics) + params)
+    if claim.pattern is not None and len(df):
+        text = (df["title"].fillna("") + " " + df["abstract"].fillna("")).str.lower()
+        df = df[[bool(claim.pattern.search(t)) for t in text]]
+    df = df.copy()
+    df["corrected"] = [any(link.get("type") in ("ErratumIn", "ExpressionOfConcernIn", "CorrectedandRepublishedIn")
+                           for link in json.loads(c or "[]")) for c in df["comments_corrections"]]
+    return df.drop(columns=["abstract", "comments_corrections"]).reset_index(drop=True)
+
+
+def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: list[Claim] | None = None) -> pd.DataFrame:
+    """Each claim's evidence profile: records by design, the strongest design, participants, the
+    newest study, and the retracted or corrected records among them (retracted ones are left out
+    of the counts unless the filters include them)."""
+    rows = []
+    for claim in claims if claims is not None else load_claims():
+        df = claim_records(db, claim, f)
+        flagged = df[(df["is_retracted"] == 1) | df["corrected"]]
+        counted = df if f.include_retracted else df[df["is_retracted"] == 0]
+        counts = counted["study_type"].value_counts(dropna=False).to_dict()
+        counts = {(None if pd.isna(k) else k): int(v) for k, v in counts.items()}
+        present = [d for d in DESIGN_CODES if counts.get(d)]
+        human = counted[counted["study_type"].isin(HUMAN_DESIGNS)]
+        sizes = human["sample_size"].dropna()
+        newest = counted.iloc[0] if len(counted) else None
+        rows.append({
+            "id": claim.id, "claim": claim.claim, "topics": list(claim.topics),
+            "records": len(counted),
+            "by_design": counts,
+            "strongest_design": present[0] if present else None,
+            "strongest": design_label(present[0]) if present else "no evidence",
+            "participants": int(sizes.sum()),
+            "newest_year": int(newest["pub_year"]) if newest is not None and pd.notna(newest["pub_year"]) else None,
+            "newest_pmid": int(newest["pmid"]) if newest is not None else None,
+            "newest_title": newest["title"] if newest is not None else None,
+            "retracted_or_corrected": [
+                {"pmid": int(r.pmid), "title": r.title, "retracted": bool(r.is_retracted), "corrected": bool(r.corrected)}
+                for r in flagged.itertuples()],
+            "summary": describe_counts(counts, int(sizes.sum()), int(len(sizes))),
+            "pmids": [int(p) for p in counted["pmid"]],
+        })
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- records
+
+
+TABLE_COLUMNS = ["pmid", "title", "pub_year", "journal", "study_type", "study_type_confidence", "topics",
+                 "sample_size", "doi", "is_retracted", "curated", "has_abstract"]
+SORTS = {"year": "e.pub_year", "pmid": "e.pmid", "title": "e.title", "journal": "e.journal",
+         "design": "e.study_type", "confidence": "e.study_type_confidence", "sample_size": "e.sample_size",
+         "first_seen": "e.first_seen"}
+
+
+def count_records(db: sqlite_utils.Database, f: Filters = Filters()) -> int:
+    cond, params = where(f)
+    return db.execute(f"SELECT count(*) FROM evidence e WHERE {cond}", params).fetchone()[0]
+
+
+def records(db: sqlite_utils.Database, f: Filters = Filters(), *, sort: str = "year", descending: bool = True,
+            limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+    """The filtered records, one row each, with their effective labels and links."""
+    cond, params = where(f)
+    order = SORTS.get(sort, "e.pub_year")
+    direction = "DESC" if descending else "ASC"
+    sql = (f"SELECT {', '.join('e.' + c for c in TABLE_COLUMNS)} FROM evidence e WHERE {cond} "
+           f"ORDER BY {order} IS NULL, {order} {direction}, e.pmid {direction}")
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params = params + [limit, offset]
+    df = _frame(db, sql, params)
+    df["topics"] = [json.loads(t) if t else [] for t in df["topics"]]
+    df["pubmed_url"] = [PUBMED_URL.format(pmid=p) for p in df["pmid"]]
+    df["doi_url"] = [DOI_URL.format(doi=d) if d else None for d in df["doi"]]
+    return df
+
+
+def least_confident(db: sqlite_utils.Database, f: Filters = Filters(), n: int = 25) -> pd.DataFrame:
+    cond, params = where(f)
+    return _frame(db, f"SELECT e.pmid, e.title, e.machine_study_type AS study_type, e.study_type_confidence, "
+                      f"e.study_type_evidence, e.curated FROM evidence e WHERE {cond} "
+                      f"AND e.study_type_confidence IS NOT NULL "
+                      f"ORDER BY e.study_type_confidence ASC, e.pmid LIMIT ?", params + [n])
+
+
+def record_detail(db: sqlite_utils.Database, pmid: int) -> dict[str, Any] | None:
+    """One record in full: its fields, its labels with evidence and confidence, its topics with
+    the evidence for each, any curation, and its corrections and retractions."""
+    rows = list(db.query("SELECT * FROM articles WHERE pmid = ?", [pmid]))
+    if not rows:
+        return None
+    rec = rows[0]
+    for name in ("abstract_sections", "authors", "languages", "publication_types", "mesh", "keywords",
+                 "comments_corrections", "notes"):
+        rec[name] = json.loads(rec[name]) if rec[name] else []
+    labels = list(db.query("SELECT * FROM evidence WHERE pmid = ?", [pmid]))
+    rec["labels"] = labels[0] if labels else None
+    rec["topic_evidence"] = list(db.query(
+        "SELECT topic, source, score, evidence FROM effective_topics WHERE pmid = ? ORDER BY score DESC", [pmid]))
+    curation = list(db.query("SELECT * FROM curations WHERE pmid = ?", [pmid]))
+    rec["curation"] = curation[0] if curation else None
+    for link in rec["comments_corrections"]:
+        if link.get("pmid"):
+            found = db.execute("SELECT title FROM articles WHERE pmid = ?", [link["pmid"]]).fetchone()
+            link["title"] = found[0] if found else None
+    rec["pubmed_url"] = PUBMED_URL.format(pmid=pmid)
+    rec["doi_url"] = DOI_URL.format(doi=rec["doi"]) if rec.get("doi") else None
+    return rec
+
+
+# --------------------------------------------------------------------------- exports
+
+
+#: Tabular exports begin with these columns, in this order; the rest follow.
+EXPORT_FIRST = ["pmid", "title", "year", "journal", "study_type", "study_type_confidence", "topics",
+                "sample_size", "doi", "pubmed_url"]
+
+
+def export_rows(db: sqlite_utils.Database, f: Filters = Filters(), batch: int = 2000) -> Iterable[dict[str, Any]]:
+    """Every filtered record as a flat dict (lists kept as lists), streamed in PMID order."""
+    cond, params = where(f)
+    last = -1
+    while True:
+        cursor = db.execute(
+            f"SELECT e.*, a.abstract, a.abstract_sections, a.authors, a.publication_types, a.mesh, a.keywords, "
+            f"a.vernacular_title, a.issn, a.pub_date_raw, a.comments_corrections, a.notes, a.date_revised, "
+            f"a.indexing_method FROM evidence e JOIN articles a ON a.pmid = e.pmid "
+            f"WHERE {cond} AND e.pmid > ? ORDER BY e.pmid LIMIT ?", params + [last, batch])
+        names = [c[0] for c in cursor.description]
+        rows = cursor.fetchall()
+        if not rows:
+            return
+        for values in rows:
+            row = dict(zip(names, values))
+            for name in ("topics", "languages", "abstract_sections", "authors", "publication_types", "mesh",
+                         "keywords", "comments_corrections", "notes"):
+                row[name] = json.loads(row[name]) if row[name] else []
+            yield row
+        last = rows[-1][0]

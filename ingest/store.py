@@ -117,6 +117,18 @@ def _m002_labels(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m003_curations")
+def _m003_curations(db: sqlite_utils.Database) -> None:
+    """A researcher's overrides: a design and topics to add or remove, with who, when and why."""
+    db["curations"].create(
+        {
+            "pmid": int, "study_type": str, "add_topics": str, "remove_topics": str,
+            "note": str, "curator": str, "curated_at": str,
+        },
+        pk="pmid",
+    )
+
+
 def _known_migrations() -> list[str]:
     return [m.name for m in migrations._migrations]
 
@@ -230,6 +242,33 @@ VIEWS = {
     "article_keywords": """
         SELECT a.pmid, j.value AS keyword
         FROM articles a, json_each(a.keywords) j
+        WHERE a.deleted = 0""",
+    # The topics that count: the tagger's, less those a curator removed, plus those one added.
+    "effective_topics": """
+        SELECT t.pmid, t.topic, 'machine' AS source, t.score, t.evidence
+        FROM article_topics t LEFT JOIN curations c ON c.pmid = t.pmid
+        WHERE c.pmid IS NULL OR c.remove_topics IS NULL
+           OR NOT EXISTS (SELECT 1 FROM json_each(c.remove_topics) r WHERE r.value = t.topic)
+        UNION ALL
+        SELECT c.pmid, j.value AS topic, 'curator' AS source, NULL AS score,
+               'added by ' || coalesce(c.curator, 'a curator') || coalesce(': ' || c.note, '') AS evidence
+        FROM curations c, json_each(coalesce(c.add_topics, '[]')) j
+        WHERE NOT EXISTS (SELECT 1 FROM article_topics t WHERE t.pmid = c.pmid AND t.topic = j.value)""",
+    # One row per article with its effective labels: what the dashboard, exports and notebooks show.
+    "evidence": """
+        SELECT a.pmid, a.title, a.pub_year, a.pub_date, a.journal, a.journal_iso, a.volume, a.issue,
+               a.pages, a.doi, a.pmcid, a.languages, a.citation_status, a.is_retracted,
+               a.has_abstract, a.is_book,
+               coalesce(c.study_type, t.study_type) AS study_type,
+               t.study_type AS machine_study_type, t.study_type_confidence, t.study_type_evidence,
+               t.sample_size, t.sample_size_phrase, t.tagger_version,
+               (SELECT json_group_array(topic) FROM (SELECT DISTINCT e.topic FROM effective_topics e
+                  WHERE e.pmid = a.pmid ORDER BY e.topic)) AS topics,
+               c.pmid IS NOT NULL AS curated, c.note AS curation_note, c.curator, c.curated_at,
+               a.first_seen, a.first_run_id, a.last_changed
+        FROM articles a
+        LEFT JOIN article_tags t ON t.pmid = a.pmid
+        LEFT JOIN curations c ON c.pmid = a.pmid
         WHERE a.deleted = 0""",
 }
 INDEXES = [
