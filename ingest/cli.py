@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -47,6 +48,42 @@ def lock_option(func):
     )(func)
 
 
+def filter_options(func):
+    """The dashboard's filters as options; the command receives one ``filters`` argument."""
+    from .query import Filters
+    from .taxonomy import DESIGN_CODES
+
+    options = [
+        click.option("--year-min", type=int, help="Published in or after this year."),
+        click.option("--year-max", type=int, help="Published in or before this year."),
+        click.option("--design", "designs", multiple=True, type=click.Choice(DESIGN_CODES),
+                     help="Study design code (repeatable)."),
+        click.option("--topic", "topics", multiple=True, help="Topic code (repeatable)."),
+        click.option("--journal", "journals", multiple=True, help="Journal title, exactly (repeatable)."),
+        click.option("--language", "languages", multiple=True, help="Language code such as eng (repeatable)."),
+        click.option("--abstract/--no-abstract", "has_abstract", default=None,
+                     help="Only records with (or without) an abstract."),
+        click.option("--include-retracted", is_flag=True, help="Keep retracted records (left out by default)."),
+        click.option("--search", default="", help="Full-text search of title, abstract and keywords."),
+        click.option("--pmid", "pmids", multiple=True, type=int, help="Only this PMID (repeatable)."),
+    ]
+
+    def wrapper(*args, **kwargs):
+        filters = Filters(
+            year_min=kwargs.pop("year_min"), year_max=kwargs.pop("year_max"),
+            designs=tuple(kwargs.pop("designs")), topics=tuple(kwargs.pop("topics")),
+            journals=tuple(kwargs.pop("journals")), languages=tuple(kwargs.pop("languages")),
+            has_abstract=kwargs.pop("has_abstract"), include_retracted=kwargs.pop("include_retracted"),
+            search=kwargs.pop("search"), pmids=tuple(kwargs.pop("pmids")),
+        )
+        return func(*args, filters=filters, **kwargs)
+
+    functools.update_wrapper(wrapper, func)  # keeps the options already attached to func
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
 def _db(path: Path | None) -> Path:
     return store.resolve_db_path(path)
 
@@ -81,7 +118,7 @@ def _progress_reporter(paths_for_size: list[Path]):
         bar = click.progressbar(length=total, label="Ingesting", file=sys.stderr, show_eta=True)
         seen: dict[Path, int] = {}
 
-        def progress(path, position, counts):
+        def progress(path, position, counts, done):
             delta = position - seen.get(path, 0)
             if delta > 0:
                 bar.update(delta)
@@ -89,8 +126,8 @@ def _progress_reporter(paths_for_size: list[Path]):
 
         return bar, progress
 
-    def progress(path, position, counts):
-        if position >= path.stat().st_size:
+    def progress(path, position, counts, done):
+        if done:
             click.echo(
                 f"{path}: {counts.found} records, new {counts.new}, updated {counts.updated}, "
                 f"unchanged {counts.unchanged}, deleted {counts.deleted}, failed {counts.failed}",
@@ -258,6 +295,48 @@ def agreement(db_path: Path | None, taxonomy: str | None, limit: int) -> None:
     from .evaluate import agreement as run_agreement, format_agreement
 
     click.echo(format_agreement(run_agreement(_open_readonly(db_path), taxonomy=taxonomy), limit=limit))
+
+
+@cli.command()
+@db_option()
+@filter_options
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "xlsx", "json", "ris", "bibtex", "parquet"]),
+              default="csv", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (default: standard output; xlsx and parquet need a file).")
+def export(db_path: Path | None, filters, fmt: str, output: Path | None) -> None:
+    """Export the filtered records (the dashboard's filters) as csv, tsv, xlsx, json, ris, bibtex or parquet.
+
+    Tabular formats begin with pmid, title, year, journal, study_type,
+    study_type_confidence, topics (';'-joined), sample_size, doi, pubmed_url. Cells that
+    a spreadsheet would run as formulas are neutralised. RIS imports into Zotero, EndNote
+    and Rayyan; BibTeX keys are stable and unique.
+    """
+    from . import export as exporter
+    from .query import export_rows
+
+    db = _open_readonly(db_path)
+    if query.is_synthetic_demo(db):
+        click.echo("note: this database holds the synthetic demo sample, not real publications", err=True)
+    rows = export_rows(db, filters)
+    if output is None:
+        if fmt in exporter.BINARY_FORMATS:
+            raise click.UsageError(f"{fmt} is a binary format: give a file with -o")
+        n = exporter.write(rows, fmt, click.get_text_stream("stdout"))
+    else:
+        tmp = output.with_name(output.name + ".part")
+        try:
+            if fmt in exporter.BINARY_FORMATS:
+                with open(tmp, "wb") as out:
+                    n = exporter.write(rows, fmt, out)
+            else:
+                with open(tmp, "w", encoding="utf-8", newline="") as out:
+                    n = exporter.write(rows, fmt, out)
+            tmp.replace(output)  # a finished file or none: never half an export
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        click.echo(f"wrote {n} records to {output} ({fmt})", err=True)
 
 
 @cli.command()

@@ -22,8 +22,8 @@ from . import store
 from .record import Article, Deletion, RecordError
 from .sources import SourceError, expand_paths, read_file
 
-#: Called after each batch with (file, bytes of the file read so far, counts so far).
-Progress = Callable[[Path, int, store.Counts], None]
+#: Called after each batch with (file, bytes of the file read so far, counts so far, file done).
+Progress = Callable[[Path, int, store.Counts, bool], None]
 #: Labels new and changed records inside the same transaction (the taggers' entry point).
 Labeller = Callable[[sqlite_utils.Database, list[Article]], None]
 
@@ -154,7 +154,7 @@ def _ingest_one(db: sqlite_utils.Database, path: Path, run_id: int, labeller: La
 
     def on_batch(counts: store.Counts) -> None:
         if progress and reader:
-            progress(path, reader.position(), counts)
+            progress(path, reader.position(), counts, False)
 
     try:
         with db.atomic():
@@ -167,7 +167,7 @@ def _ingest_one(db: sqlite_utils.Database, path: Path, run_id: int, labeller: La
         return None
     errors.extend(file_errors)
     if progress:
-        progress(path, path.stat().st_size, counts)
+        progress(path, path.stat().st_size, counts, True)
     return counts
 
 

@@ -82,7 +82,7 @@ REF_TYPES = {
     "RepublishedIn", "RepublishedFrom", "ReprintIn", "ReprintOf", "Cites",
     "OriginalReportIn", "SummaryForPatientsIn", "PartialRetractionIn", "PartialRetractionOf",
 }
-KNOWN_KEYS = {
+KNOWN_KEYS = {"_references",
     "pmid", "title", "vernacular_title", "abstract", "sections", "journal", "journal_iso",
     "volume", "issue", "pages", "year", "month", "day", "season", "medline_date", "language",
     "status", "indexing_method", "publication_types", "mesh", "keywords", "authors",
@@ -390,6 +390,89 @@ def build(sources: Iterable[str | Path], xml_out: Path, labels_out: Path) -> int
     return len(records)
 
 
+# --------------------------------------------------------------------------- generator
+
+GENERATED_PMID_START = 95_000_001
+_SURNAMES = ("Abdullah", "Nguyen", "Smith", "Rahman", "Okafor", "Garcia", "Tanaka", "Müller", "Silva", "Kowalski",
+             "Hassan", "Chen", "Johnson", "Singh", "Wongsakul", "Lindqvist", "Moreno", "Ibrahim", "Park", "Rossi",
+             "Haddad", "Ismail", "Suwannarat", "Brennan", "Osei", "Delgado", "Kawamura", "Petrov", "Ali", "Costa")
+_FORENAMES = ("Nur", "Thi", "James", "Aisyah", "Chidi", "Maria", "Hiroshi", "Anna", "Lucas", "Piotr", "Omar",
+              "Wei", "Emily", "Arjun", "Pim", "Sara", "Tomas", "Fatima", "Ji-woo", "Giulia", "Rami", "Siti")
+
+
+def _vary_numbers(text: str, rng) -> str:
+    """Change the numbers of a text a little, so generated records are not copies."""
+    def change(match: re.Match) -> str:
+        raw = match.group(0)
+        value = int(raw.replace(",", ""))
+        if value < 10 or 1900 <= value <= 2100:
+            return raw
+        new = max(1, int(value * rng.uniform(0.7, 1.3)))
+        return f"{new:,}" if "," in raw else str(new)
+    return re.sub(r"\b\d{1,3}(?:,\d{3})+\b|\b\d{2,6}\b", change, text)
+
+
+def generate_records(n: int, seed: int = 0, sources: Iterable[str | Path] | None = None,
+                     start: int = GENERATED_PMID_START) -> Iterator[dict]:
+    """``n`` synthetic records drawn from the demo sample and varied: new PMIDs, years, authors,
+    numbers, and a reference list of 5-40 citations each, as real efetch records carry.
+    Seeded: the same ``n`` and ``seed`` give the same records. Streams, so any ``n`` fits."""
+    import random
+
+    base = load(sorted(Path(p) for p in (sources or _demo_sources())))
+    rng = random.Random(seed)
+    for i in range(n):
+        rec = dict(base[rng.randrange(len(base))])
+        rec["pmid"] = start + i
+        if "medline_date" not in rec:
+            rec["year"] = rng.randint(2000, 2026)
+        rec["authors"] = [f"{rng.choice(_SURNAMES)}, {rng.choice(_FORENAMES)}" for _ in range(rng.randint(1, 9))]
+        if rec.get("abstract"):
+            rec["abstract"] = _vary_numbers(rec["abstract"], rng)
+        if rec.get("sections"):
+            rec["sections"] = [dict(sec, text=_vary_numbers(sec["text"], rng)) for sec in rec["sections"]]
+        rec.pop("comments_corrections", None)  # links would point at PMIDs of the demo sample
+        rec["doi"] = f"10.5555/generated.{rec['pmid']}"
+        rec["_references"] = rng.randint(5, 40)
+        yield rec
+
+
+def _demo_sources() -> list[Path]:
+    return sorted((Path(__file__).parent / "data" / "demo" / "source").glob("*.toml"))
+
+
+def _add_references(article: ET.Element, rec: dict) -> None:
+    data = article.find("PubmedData")
+    if data is None or not rec.get("_references"):
+        return
+    refs = _sub(data, "ReferenceList")
+    for k in range(rec["_references"]):
+        ref = _sub(refs, "Reference")
+        _sub(ref, "Citation", f"Synthetic cited work {k + 1} of record {rec['pmid']}. J Synth Ref. 20{k % 25:02d};{k}:1-9.")
+        ids = _sub(ref, "ArticleIdList")
+        _sub(ids, "ArticleId", f"10.5555/synthetic-ref.{rec['pmid']}.{k}", IdType="doi")
+
+
+def write_generated(path: str | Path, n: int, seed: int = 0) -> int:
+    """Write ``n`` generated records as PubMed XML (gzip when the name ends in .gz)."""
+    import gzip
+
+    path = Path(path)
+    opener = gzip.open if path.name.endswith(".gz") else open
+    count = 0
+    with opener(path, "wt", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="utf-8"?>\n' + DOCTYPE + "\n")
+        out.write(f"<!--{SYNTHETIC_BANNER}Generated from the demo sample (seed {seed}). -->\n<PubmedArticleSet>\n")
+        for rec in generate_records(n, seed):
+            el = record_element(rec)
+            _add_references(el, rec)
+            out.write(ET.tostring(el, encoding="unicode"))
+            out.write("\n")
+            count += 1
+        out.write("</PubmedArticleSet>\n")
+    return count
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest.synthetic", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -399,6 +482,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("files", nargs="+")
     b.add_argument("--xml", required=True, type=Path)
     b.add_argument("--labels", required=True, type=Path)
+    g = sub.add_parser("generate", help="write N varied synthetic records as PubMed XML (for benchmarks)")
+    g.add_argument("n", type=int)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", required=True, type=Path, help="output file (.xml or .xml.gz)")
     args = parser.parse_args(argv)
     try:
         if args.cmd == "check":
@@ -412,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
             print("designs:", ", ".join(f"{k}={v}" for k, v in sorted(designs.items())))
             print("topics:", ", ".join(f"{k}={v}" for k, v in sorted(topics.items())))
             print("with sample_size:", sum("sample_size" in r for r in records))
+        elif args.cmd == "generate":
+            n = write_generated(args.out, args.n, args.seed)
+            print(f"wrote {n} generated records to {args.out}")
         else:
             n = build(args.files, args.xml, args.labels)
             print(f"wrote {n} records to {args.xml} and {args.labels}")
