@@ -10,6 +10,7 @@ import click
 
 from . import __version__, query, store
 from .errors import EvidenceError
+from .taxonomy import DESIGN_CODES
 
 DEMO_DB = "demo.db"
 DEMO_SAMPLE = Path(__file__).parent / "data" / "demo" / "demo_sample.xml"
@@ -51,7 +52,6 @@ def lock_option(func):
 def filter_options(func):
     """The dashboard's filters as options; the command receives one ``filters`` argument."""
     from .query import Filters
-    from .taxonomy import DESIGN_CODES
 
     options = [
         click.option("--year-min", type=int, help="Published in or after this year."),
@@ -86,6 +86,15 @@ def filter_options(func):
 
 def _db(path: Path | None) -> Path:
     return store.resolve_db_path(path)
+
+
+def _open_for_writing(path: Path):
+    """A writable connection to an existing, current database (call under the write lock)."""
+    if not path.exists():
+        raise click.ClickException(f"no database at {path}")
+    db = store.connect(path)
+    store.check_schema(db, path)
+    return db
 
 
 def _open_readonly(path: Path | None):
@@ -322,7 +331,7 @@ def export(db_path: Path | None, filters, fmt: str, output: Path | None) -> None
     if output is None:
         if fmt in exporter.BINARY_FORMATS:
             raise click.UsageError(f"{fmt} is a binary format: give a file with -o")
-        n = exporter.write(rows, fmt, click.get_text_stream("stdout"))
+        n = exporter.write(rows, fmt, sys.stdout)
     else:
         tmp = output.with_name(output.name + ".part")
         try:
@@ -333,10 +342,138 @@ def export(db_path: Path | None, filters, fmt: str, output: Path | None) -> None
                 with open(tmp, "w", encoding="utf-8", newline="") as out:
                     n = exporter.write(rows, fmt, out)
             tmp.replace(output)  # a finished file or none: never half an export
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         click.echo(f"wrote {n} records to {output} ({fmt})", err=True)
+
+
+@cli.group(cls=EvidenceGroup)
+def curate() -> None:
+    """Override a record's design or topics (kept across re-ingestion and re-tagging)."""
+
+
+def _topic_codes(taxonomy: str | None) -> set[str]:
+    from .topics import Taxonomy
+
+    return set(Taxonomy(taxonomy).topics)
+
+
+@curate.command("set")
+@click.argument("pmid", type=int)
+@click.option("--design", type=click.Choice(DESIGN_CODES),
+              help="The study design this record really has.")
+@click.option("--add-topic", "add_topics", multiple=True, help="A topic code to add (repeatable).")
+@click.option("--remove-topic", "remove_topics", multiple=True, help="A topic code to remove (repeatable).")
+@click.option("--note", help="Why: shown beside the label everywhere.")
+@click.option("--curator", envvar="EVIDENCE_CURATOR", help="Who [env EVIDENCE_CURATOR; default: your user name].")
+@db_option()
+@lock_option
+@taxonomy_option
+def curate_set(pmid: int, design: str | None, add_topics: tuple[str, ...], remove_topics: tuple[str, ...],
+               note: str | None, curator: str | None, db_path: Path | None, lock_timeout: float,
+               taxonomy: str | None) -> None:
+    """Set PMID's design and/or add or remove topics, with a note; records who and when."""
+    from .curate import set_curation
+
+    path = _db(db_path)
+    with store.translate_errors(path), store.write_lock(path, lock_timeout):
+        db = _open_for_writing(path)
+        cur = set_curation(db, pmid, design=design, add_topics=list(add_topics), remove_topics=list(remove_topics),
+                           note=note, curator=curator, topic_codes=_topic_codes(taxonomy))
+        db.close()
+    click.echo(f"PMID {pmid}: design {cur.study_type or '(machine)'}, +topics {', '.join(cur.add_topics) or '-'}, "
+               f"-topics {', '.join(cur.remove_topics) or '-'} (by {cur.curator}, {cur.curated_at})")
+
+
+@curate.command("list")
+@db_option()
+def curate_list(db_path: Path | None) -> None:
+    """List curations beside the machine's labels."""
+    from .curate import listing
+
+    rows = listing(_open_readonly(db_path))
+    if not rows:
+        click.echo("no curations")
+    for r in rows:
+        click.echo(f"{r['pmid']}\t{r['curated_design'] or '-'} (machine: {r['machine_design'] or 'not tagged'})\t"
+                   f"+{r['add_topics'] or '[]'} -{r['remove_topics'] or '[]'}\t{r['curator']}\t{r['curated_at']}\t"
+                   f"{r['note'] or ''}")
+
+
+@curate.command("clear")
+@click.argument("pmid", type=int)
+@db_option()
+@lock_option
+def curate_clear(pmid: int, db_path: Path | None, lock_timeout: float) -> None:
+    """Remove PMID's curation: the machine's labels count again."""
+    from .curate import clear
+
+    path = _db(db_path)
+    with store.translate_errors(path), store.write_lock(path, lock_timeout):
+        db = _open_for_writing(path)
+        removed = clear(db, pmid)
+        db.close()
+    if not removed:
+        raise click.ClickException(f"PMID {pmid} has no curation")
+    click.echo(f"PMID {pmid}: curation removed")
+
+
+@curate.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: standard output).")
+@db_option()
+def curate_export(output: Path | None, db_path: Path | None) -> None:
+    """Write all curations as CSV, to share with a team."""
+    from .curate import to_csv
+
+    text = to_csv(_open_readonly(db_path))
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@curate.command("import")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option()
+@lock_option
+@taxonomy_option
+def curate_import(csv_file: Path, db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> None:
+    """Read curations from a CSV written by 'curate export' (all rows checked first; all or nothing)."""
+    from .curate import from_csv
+
+    path = _db(db_path)
+    with store.translate_errors(path), store.write_lock(path, lock_timeout):
+        db = _open_for_writing(path)
+        n, absent = from_csv(db, csv_file, _topic_codes(taxonomy))
+        db.close()
+    click.echo(f"imported {n} curations" + (f" ({absent} for PMIDs not in this database yet)" if absent else ""))
+
+
+@cli.command()
+@db_option()
+@click.option("--run", "run_id", type=int, help="A run's id (default: the last successful run).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Everything first stored since DATE (YYYY-MM-DD).")
+@click.option("--html", "as_html", is_flag=True, help="Write HTML instead of Markdown.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: standard output).")
+def digest(db_path: Path | None, run_id: int | None, since, as_html: bool, output: Path | None) -> None:
+    """What is new since the last run (or --since DATE): counts by design and topic, new randomized
+    trials and systematic reviews first, each with title, journal, year and link. Markdown or HTML,
+    ready for a scheduled job to mail or post."""
+    from .digest import build, to_html, to_markdown
+
+    if run_id is not None and since is not None:
+        raise click.UsageError("give --run or --since, not both")
+    d = build(_open_readonly(db_path), run_id=run_id, since=since.date().isoformat() if since else None)
+    text = to_html(d) if as_html else to_markdown(d)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote the digest of {d.total} new records to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @cli.command()

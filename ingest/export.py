@@ -269,11 +269,6 @@ def _write_bibtex(rows: Iterable[dict], out: IO[str]) -> int:
     return n
 
 
-def frame(rows: Iterable[dict]) -> pd.DataFrame:
-    records = [flat(r) for r in rows]
-    return pd.DataFrame(records, columns=list(flat_columns()) if not records else None)
-
-
 def flat_columns() -> list[str]:
     return EXPORT_FIRST + ["design_label", "authors", "abstract", "journal_iso", "volume", "issue", "pages",
                            "pub_date", "languages", "publication_types", "mesh", "keywords", "pmcid",
@@ -283,10 +278,11 @@ def flat_columns() -> list[str]:
 
 
 def _write_xlsx(rows: Iterable[dict], out: IO[bytes]) -> int:
-    df = frame(rows)
-    for column in df.columns:
-        if df[column].dtype == object:
-            df[column] = [_ILLEGAL_XLSX.sub("", neutralise(v)) if isinstance(v, str) else v for v in df[column]]
+    def clean(value: Any) -> Any:
+        return _ILLEGAL_XLSX.sub("", neutralise(value)) if isinstance(value, str) else value
+
+    records = [{k: clean(v) for k, v in flat(r).items()} for r in rows]
+    df = pd.DataFrame(records, columns=flat_columns())
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
         df.to_excel(writer, index=False, sheet_name="records")
     return len(df)

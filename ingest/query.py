@@ -71,6 +71,8 @@ class Filters:
     search: str = ""
     pmids: tuple[int, ...] = ()
     first_run_after: int | None = None  # records first stored after this run (what is new)
+    first_run: int | None = None        # records first stored by this run
+    first_seen_since: str | None = None  # records first stored on or after this ISO date
 
     def with_(self, **changes: Any) -> "Filters":
         return replace(self, **changes)
@@ -121,6 +123,8 @@ class Filters:
             search=(one("search") or "")[: MAX_SEARCH_CHARS * 2],
             pmids=tuple(int(p) for p in many("pmids") if p.isdigit()),
             first_run_after=integer("first_run_after"),
+            first_run=integer("first_run"),
+            first_seen_since=one("first_seen_since") if re.fullmatch(r"\d{4}-\d{2}-\d{2}", one("first_seen_since") or "") else None,
         )
 
 
@@ -187,6 +191,12 @@ def where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
     if f.first_run_after is not None:
         conds.append(f"{a}.first_run_id > ?")
         params.append(f.first_run_after)
+    if f.first_run is not None:
+        conds.append(f"{a}.first_run_id = ?")
+        params.append(f.first_run)
+    if f.first_seen_since:
+        conds.append(f"{a}.first_seen >= ?")
+        params.append(f.first_seen_since)
     return (" AND ".join(conds) or "1"), params
 
 
