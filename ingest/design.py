@@ -65,6 +65,9 @@ _COMMENTARY_STATEMENT = {_cue("'in this commentary, we argue'"), _cue("comments 
 _SR_CUES = [c for c in _CUES if c.design == "systematic_review" and c.weight >= 4.0]
 _OWN_CASE = [c for c in _CUES if c.design == "case_report" and c.weight >= 4.0 and not c.hedge]
 _RCT_PUBTYPES = {"randomized controlled trial", "pragmatic clinical trial", "equivalence trial"}
+_HUMAN_DOSING = {_cue("dosing of healthy volunteers"), _cue("participants given fixed doses"),
+                 _cue("human pharmacokinetics"), _cue("a within-subject laboratory dosing study"),
+                 _cue("measures of human drug exposure (Cmax, AUC)")}
 
 
 @dataclass
@@ -181,6 +184,8 @@ class DesignTagger:
             flags.add("review_statement")
         if _COMMENTARY_STATEMENT & hits.keys() and "review_statement" not in flags:
             flags.add("commentary_statement")
+        if len(_HUMAN_DOSING & hits.keys()) >= 2:
+            flags.add("human_dosing")
         if "randomised" not in flags and not pubtypes & _RCT_PUBTYPES:
             flags.add("no_randomisation")
 
@@ -201,6 +206,9 @@ class DesignTagger:
                 if not moved:
                     continue
                 scores[design] = scores.get(design, 0.0) + moved  # the same cues, read as non-randomized
+            elif condition == "human_dosing":
+                if not moved:
+                    continue
             else:
                 scores[design] = scores.get(design, 0.0) + 4.0
             applied.append(why)

@@ -26,6 +26,9 @@ STRONG, PLAIN = 2.0, 1.0
 TITLE, KEYWORD = 2.0, 1.5
 MESH, MESH_MAJOR = 2.5, 3.5
 DEFAULT_THRESHOLD = 3.0
+#: The abstract's sentences count up to this much for a topic: a subject discussed in every
+#: sentence should not drown a second subject of the same paper.
+ABSTRACT_CAP = float("inf")
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
@@ -56,6 +59,7 @@ class TopicTag:
     topic: str
     score: float
     evidence: str
+    anchored: bool = False  # named in the title or keywords, or a major MeSH heading
 
 
 def _merge(tables: list[dict]) -> dict[str, dict]:
@@ -167,9 +171,11 @@ class TopicTagger:
         out: list[TopicTag] = []
         for topic in self.taxonomy.topics.values():
             score = 0.0
+            anchored = False
             evidence: list[tuple[float, str]] = []
             for name in topic.mesh & mesh.keys():
                 weight = MESH_MAJOR if mesh[name] else MESH
+                anchored = anchored or mesh[name]
                 score += weight
                 evidence.append((weight, f"MeSH '{name}'"))
             for place, text, factor in (("title", view.title, TITLE), ("keyword", keywords, KEYWORD)):
@@ -182,6 +188,7 @@ class TopicTagger:
                         phrase = match.group(0)
                 if best:
                     score += best
+                    anchored = anchored or best >= STRONG * factor
                     evidence.append((best, f'{place}: "{phrase}"'))
             if view.abstract:
                 text = _masked(view.abstract, topic.unless)
@@ -195,7 +202,7 @@ class TopicTagger:
                         if value > per_sentence.get(i, (0.0, ""))[0]:
                             per_sentence[i] = (value, match.group(0))
                 if per_sentence:
-                    total = sum(v for v, _ in per_sentence.values())
+                    total = min(ABSTRACT_CAP, sum(v for v, _ in per_sentence.values()))
                     score += total
                     phrases = sorted(per_sentence.values(), key=lambda vp: -vp[0])
                     quoted = ", ".join(dict.fromkeys(f'"{p}"' for _, p in phrases[:3]))
@@ -205,9 +212,11 @@ class TopicTagger:
                 evidence.append((topic.prior[design], f"usual for a {design.replace('_', ' ')}"))
             if score >= topic.threshold:
                 evidence.sort(key=lambda e: -e[0])
-                out.append(TopicTag(topic.code, round(score, 2), "; ".join(e for _, e in evidence[:3])))
-        out.sort(key=lambda t: -t.score)
+                out.append(TopicTag(topic.code, round(score, 2), "; ".join(e for _, e in evidence[:3]), anchored))
+        out.sort(key=lambda t: (not t.anchored, -t.score))
         if out:
-            floor = out[0].score * self.taxonomy.relative
-            out = [t for t in out if t.score >= floor][: self.taxonomy.max_topics]
+            # The paper's subjects: those it names up front, and those near its strongest topic.
+            floor = max(t.score for t in out) * self.taxonomy.relative
+            out = [t for t in out if t.anchored or t.score >= floor][: self.taxonomy.max_topics]
+            out.sort(key=lambda t: -t.score)
         return out
