@@ -307,7 +307,8 @@ def design_counts(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataF
     found = _frame(db, f"SELECT study_type, count(*) AS records, "
                        f"coalesce(sum(sample_size), 0) AS participants FROM evidence e WHERE {cond} "
                        f"GROUP BY study_type", params)
-    counts = {r.study_type: (int(r.records), int(r.participants)) for r in found.itertuples()}
+    counts = {(None if pd.isna(r.study_type) else r.study_type): (int(r.records), int(r.participants))
+              for r in found.itertuples()}
     rows = [{"study_type": code, "design": DESIGNS[code], "rank": i,
              "records": counts.get(code, (0, 0))[0],
              "participants": counts.get(code, (0, 0))[1] if code in HUMAN_DESIGNS else 0}

@@ -62,7 +62,8 @@ _PAIR_SAME_UNIT = re.compile(
 )
 # "301 completed an anonymous questionnaire", "64 who used kratom daily ... were randomised".
 _VERB_COUNT = re.compile(
-    rf"(?<![\w.,-])(?P<n>{_NUMBER})(?: (?:of (?:them|these)|\([^)]*\)))?(?: (?:who|that) [^.;]{{0,120}}?)? "
+    rf"(?<![\w.,-])(?P<n>{_NUMBER})(?: (?:of (?:them|these)|\([^)]*\)))?(?: (?:who|that) [^.;]{{0,120}}?"
+    rf"| completed (?:it|them) and)? "
     rf"(?:(?:were|was) (?:randomi[sz]ed|randomly (?:assigned|allocated)|enrol+ed|included|recruited|interviewed|"
     rf"analy[sz]ed|surveyed)|did so|responded|took part|participated|returned (?:the|a|an|usable|complete)|"
     rf"completed (?:the |an |a )?(?:[\w-]+ ){{0,3}}?(?:survey|questionnaire|interview|core items|items))\b"
