@@ -23,12 +23,17 @@ DEMO_SOURCES = sorted((Path(__file__).parent.parent / "ingest/data/demo/source")
 @pytest.fixture(scope="module")
 def heldout(tmp_path_factory):
     """The held-out labelled set (written by other hands than the rules' development set), ingested."""
-    where = tmp_path_factory.mktemp("heldout")
-    xml, labels = where / "labelled.xml", where / "labels.csv"
-    synthetic.build(sorted((HELD_OUT / "source").glob("*.toml")), xml, labels)
-    db_path = where / "heldout.db"
-    assert ingest_files(db_path, [xml]).ok
-    return store.connect(db_path, readonly=True), labels
+    db_path = tmp_path_factory.mktemp("heldout") / "heldout.db"
+    assert ingest_files(db_path, [HELD_OUT / "labelled.xml"]).ok
+    return store.connect(db_path, readonly=True), HELD_OUT / "labels.csv"
+
+
+def test_labelled_files_match_their_sources():
+    records = synthetic.load(sorted((HELD_OUT / "source").glob("*.toml")))
+    assert (HELD_OUT / "labelled.xml").read_text(encoding="utf-8") == synthetic.to_xml(records), \
+        "rebuild: python -m ingest.synthetic build tests/fixtures/labelled/source/*.toml " \
+        "--xml tests/fixtures/labelled/labelled.xml --labels tests/fixtures/labelled/labels.csv"
+    assert (HELD_OUT / "labels.csv").read_text(encoding="utf-8") == synthetic.labels_csv(records)
 
 
 def test_labelled_set_is_large_and_spans_every_design(heldout):
