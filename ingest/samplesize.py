@@ -29,7 +29,8 @@ _UNITS = (
     r"tappers?|attendees?|visitors?|authors?|posters?|redditors?|accounts?|"
     r"men and women|males?|females?|boys?|girls?|couples?|households?|drinkers?|chewers?|vendors?|sellers?|"
     r"retailers?|shop owners?|owners?|managers?|stakeholders?|experts?|officials?|officers?|staff|employees?|"
-    r"caregivers?|parents?|partners?|family members|non-?users"
+    r"caregivers?|parents?|partners?|family members|non-?users|elders|leaders|spouses|siblings|brothers|sisters|"
+    r"twins|friends|colleagues|fathers?|husbands?|wives|pharmacies|dispensers"
 )
 _WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
@@ -45,7 +46,8 @@ _NUMBER = rf"(?:\d{{1,3}}(?:[, ]\d{{3}})+|\d+|{_WORD_NUMBER})"
 # "2,867 adult kratom users": a number, up to four describing words, a human unit.
 _COUNT = re.compile(
     rf"(?<![\w.,-])(?P<n>{_NUMBER})(?P<mods>(?: (?!(?:and|or|of|to|per|in|at|with|from|by|for|who|which|that|were|"
-    rf"was|had|have|than|after|before|during|over|under|on|did|the|a|an)\b)[\w'-]+){{0,4}}?) "
+    rf"was|had|have|than|after|before|during|over|under|on|did|the|a|an|as|mg|g|kg|ml|mcg|µg|ng|mmol|mg/kg|"
+    rf"mg/day|g/day|times|fold|years?|months?|weeks?|days?|hours?|minutes?)\b)[\w'-]+){{0,4}}?) "
     rf"(?P<unit>{_UNITS})\b"
 )
 _N_EQUALS = re.compile(r"\b[nN] ?[=:] ?(?P<n>\d{1,3}(?:[, ]\d{3})+|\d+)(?![\d.%])")
@@ -62,10 +64,12 @@ _PAIR_SAME_UNIT = re.compile(
 )
 # "301 completed an anonymous questionnaire", "64 who used kratom daily ... were randomised".
 _VERB_COUNT = re.compile(
-    rf"(?<![\w.,-])(?P<n>{_NUMBER})(?: (?:of (?:them|these)|\([^)]*\)))?(?: (?:who|that) [^.;]{{0,120}}?"
+    rf"(?<![\w.,-])(?P<n>{_NUMBER})(?: (?:of (?:them|these)|\([^)]*\)))?(?: (?:who|that|with|admitted|aged|"
+    rf"meeting|reporting|from|attending|recruited|selected|living|using|referred|presenting) [^.;]{{0,160}}?"
     rf"| completed (?:it|them) and)? "
     rf"(?:(?:were|was) (?:randomi[sz]ed|randomly (?:assigned|allocated)|enrol+ed|included|recruited|interviewed|"
-    rf"analy[sz]ed|surveyed)|did so|responded|took part|participated|returned (?:the|a|an|usable|complete)|"
+    rf"analy[sz]ed|surveyed|treated|studied|followed)|in total|did so|responded|took part|participated|"
+    rf"received|underwent|met (?:the )?(?:inclusion|eligibility|study) criteria|answered|returned (?:the|a|an|usable|complete)|"
     rf"completed (?:the |an |a )?(?:[\w-]+ ){{0,3}}?(?:survey|questionnaire|interview|core items|items))\b"
 )
 _PAIR_COMPARED = re.compile(
@@ -94,17 +98,18 @@ _EXCLUDED = re.compile(
     r"lost to follow-up|withdrew|dropped out|planned|will be|target(?:ed|ing)?|aim(?:s|ed)? to|expected|"
     r"opened|started|accessed|visited|clicked|emailed|e-mailed|mailed|sent|approached|listed|registered|"
     r"population of|serving|catchment|approximately|about|nearly|almost|more than|over|under|fewer than|"
-    r"per arm|per group|each|per cohort|in each|will|would|plan to|roughly|estimated|previous(?:ly)?|"
+    r"per arm|per group|each|per cohort|in each|will|would|plan to|roughly|estimated|previous(?:ly)?|at least|"
     r"published|literature|prior reports?|reported in|described in|other)\b"
 )
 _SUBGROUP = re.compile(r"\b(?:of whom|of these|of them|among them|among these|including|whereas|while|"
                        r"of those|only|remaining|the other|another|a further|additional|subgroup|subset)\b")
 # "Of 3,410 people who opened the survey, 2,867 completed it": the first number is the pool.
-_POOL = re.compile(r"(?:^|[,;:(]\s*)(?:of|from)\s*$")
+_POOL = re.compile(r"(?:^|[,;:(]\s*)(?:of|from)(?: the| all)?\s*$")
 _SCREENING = re.compile(r"\b(?:screened|invited|opened|started|accessed|visited|clicked|approached|contacted|"
                         r"assessed|eligible|referred|who began|who entered|who consented)\b")
-_COMPLETERS = re.compile(r"^\s*(?:\(\d[\d.]*%\)\s*)?(?:completed (?:the )?(?:study|trial|follow-up|treatment|taper|"
-                         r"all|both|the protocol|the intervention)|were lost|dropped|discontinued|withdrew|"
+_COMPLETERS = re.compile(r"^\s*(?:\(\d[\d.]*%\)\s*)?(?:completed (?:the |all |both )?(?:[\w-]+ ){0,3}?(?:study|trial|"
+                         r"follow-up|treatment|taper|course|programme|program|protocol|intervention|sessions?|"
+                         r"period|weeks?|months?|days?|visits?|assessments?)|were lost|dropped|discontinued|withdrew|"
                          r"were excluded|were screened|were invited|were contacted|were assessed|"
                          r"did not|declined|refused)")
 _TRAILING_BAD = re.compile(r"^\s*(?:per (?:arm|group|cohort)|in each|each|in (?:every )?(?:\d+|two|three|four|five|"
@@ -137,8 +142,11 @@ def _to_int(text: str) -> int | None:
     return total or None
 
 
-def _is_year(text: str, before: str) -> bool:
-    return bool(re.fullmatch(r"(?:19|20)\d\d", text)) and bool(re.search(r"\b(?:in|during|since|from|between|of|by|and|to)\s*$", before))
+def _is_year(text: str, before: str, mods: str = "") -> bool:
+    """1998-2030 written as a bare number is a year, unless it directly counts people ("2019 respondents")."""
+    if not re.fullmatch(r"(?:19[5-9]\d|20[0-3]\d)", text):
+        return False
+    return bool(mods.strip()) or bool(re.search(r"\b(?:in|during|since|from|between|of|by|and|to|the)\s*$", before))
 
 
 class SampleSizeExtractor:
@@ -157,7 +165,8 @@ class SampleSizeExtractor:
             sentence_start = view.starts[i]
             before = text[max(sentence_start, start - 70):start]
             after = text[end:end + 60]
-            score = 1.0 + bonus + (0.5 if view.weights[i] >= 1.0 else 0.0)
+            # Samples are stated anywhere but the background (or a conclusion looking back at it).
+            score = 1.5 + bonus - (0.5 if view.weights[i] < 0.6 else 0.0)
             clause = re.split(r"[,;:()]", before)[-1]  # the words before it in its own clause
             if _INCLUDED.search(clause[-45:]) or re.match(r"^\s*(?:\(\d[\d.]*%\)\s*)?(?:were|was|had|who)?\s*(?:enrol+ed|included|recruited|randomi[sz]ed|analy[sz]ed|interviewed|surveyed|identified|participated|took part|responded|completed (?:the |an |a )?(?:\w+ )?(?:survey|questionnaire|interview|core items)|did so|returned|met|agreed|provided)", after):
                 score += 2.0
@@ -170,6 +179,8 @@ class SampleSizeExtractor:
                 score -= 2.5
             if re.match(r"^\s*%", after):
                 return
+            if value == 1 and design != "case_report":
+                score -= 2.0  # "at least one patient", "one respondent in five": not a sample
             candidates.append((score, -start, value, text[max(start - 25, sentence_start):end].strip()))
 
         for m in _CASE_CONTROL.finditer(text):
@@ -183,7 +194,7 @@ class SampleSizeExtractor:
         for m in _COUNT.finditer(text):
             raw = m.group("n")
             before = text[max(0, m.start() - 15):m.start()]
-            if _is_year(raw, before) or re.search(r"[-/]\s*$", before):
+            if _is_year(raw, before, m.group("mods")) or re.search(r"[-/]\s*$", before):
                 continue
             consider(_to_int(raw), m.start(), m.end())
         arms = {}
@@ -193,7 +204,8 @@ class SampleSizeExtractor:
             for m in matches:  # two or more "n =" in one sentence are arm sizes, not the total
                 consider(_to_int(m.group("n")), m.start(), m.end(), bonus=0.5 if len(matches) == 1 else -2.5)
         for m in _VERB_COUNT.finditer(text):
-            consider(_to_int(m.group("n")), m.start(), m.end(), bonus=2.0)
+            if not _is_year(m.group("n"), text[max(0, m.start() - 15):m.start()], " in a clause"):
+                consider(_to_int(m.group("n")), m.start(), m.end(), bonus=2.0)
         for m in _PAIR_COMPARED.finditer(text):
             a, b = _to_int(m.group("a")), _to_int(m.group("b"))
             if a and b:
