@@ -476,6 +476,47 @@ def digest(db_path: Path | None, run_id: int | None, since, as_html: bool, outpu
         click.echo(text, nl=False)
 
 
+@cli.group(cls=EvidenceGroup)
+def labels() -> None:
+    """Work with labels files (pmid, study_type, topics, sample_size) from several coders."""
+
+
+@labels.command("agreement")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@taxonomy_option
+def labels_agreement(files: tuple[Path, ...], taxonomy: str | None) -> None:
+    """How far the coders of FILES agree, pair by pair (design agreement and Cohen's kappa,
+    topic micro-F1, sample size)."""
+    from itertools import combinations
+
+    from .evaluate import coder_agreement, format_coder_agreement, read_labels
+
+    if len(files) < 2:
+        raise click.UsageError("give at least two labels files")
+    codes = _topic_codes(taxonomy)
+    golds = {f.name: read_labels(f, codes) for f in files}
+    for a, b in combinations(golds, 2):
+        click.echo(format_coder_agreement(f"{a} vs {b}", coder_agreement(golds[a], golds[b])))
+
+
+@labels.command("combine")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: standard output).")
+@taxonomy_option
+def labels_combine(files: tuple[Path, ...], output: Path | None, taxonomy: str | None) -> None:
+    """Majority labels of three or more coders (the first file breaks ties and covers the records)."""
+    from .evaluate import combine_labels, read_labels, write_labels
+
+    if len(files) < 3:
+        raise click.UsageError("give at least three labels files, so that a majority means something")
+    codes = _topic_codes(taxonomy)
+    text = write_labels(combine_labels([read_labels(f, codes) for f in files]))
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
 @cli.command()
 @db_option()
 @lock_option

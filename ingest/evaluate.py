@@ -312,3 +312,87 @@ def format_agreement(ag: Agreement, limit: int = 20) -> str:
         for pmid, theirs, ours, why in ag.disagreements[:limit]:
             out.append(f"  PMID {pmid}: PubMed {theirs}, tagger {ours}: {why}")
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- several coders
+
+
+@dataclass
+class CoderAgreement:
+    n: int
+    design_agreement: float
+    design_kappa: float
+    topic_micro_f1: float
+    size_agreement: float  # same value (or both empty) on records where either gives one
+    size_n: int
+
+
+def _kappa(a: list[str], b: list[str]) -> float:
+    n = len(a)
+    if not n:
+        return 0.0
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    ca, cb = Counter(a), Counter(b)
+    expected = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
+    return (observed - expected) / (1 - expected) if expected < 1 else 1.0
+
+
+def coder_agreement(first: Gold, second: Gold) -> CoderAgreement:
+    """How far two sets of labels for the same records agree (Cohen's kappa for the design)."""
+    pmids = sorted(set(first.study_type) & set(second.study_type))
+    designs_a = [first.study_type[p] for p in pmids]
+    designs_b = [second.study_type[p] for p in pmids]
+    tp = fp = fn = 0
+    if first.topics is not None and second.topics is not None:
+        for p in pmids:
+            a, b = first.topics.get(p, set()), second.topics.get(p, set())
+            tp, fp, fn = tp + len(a & b), fp + len(b - a), fn + len(a - b)
+    sizes = [(first.sample_size.get(p), second.sample_size.get(p)) for p in pmids] \
+        if first.sample_size is not None and second.sample_size is not None else []
+    stated = [(x, y) for x, y in sizes if x is not None or y is not None]
+    return CoderAgreement(
+        n=len(pmids),
+        design_agreement=sum(x == y for x, y in zip(designs_a, designs_b)) / len(pmids) if pmids else 0.0,
+        design_kappa=_kappa(designs_a, designs_b),
+        topic_micro_f1=_f1(tp, fp, fn)[2],
+        size_agreement=sum(x == y for x, y in stated) / len(stated) if stated else 0.0,
+        size_n=len(stated),
+    )
+
+
+def combine_labels(golds: list[Gold]) -> Gold:
+    """Majority labels of several coders: the design most give (the first coder breaks ties); a
+    topic when more than half give it; a sample size when more than half give the same value
+    (or the same 'none'), otherwise the first coder's."""
+    first = golds[0]
+    need = len(golds) // 2 + 1
+    out = Gold(topics={}, sample_size={})
+    for pmid in first.study_type:
+        votes = Counter(g.study_type[pmid] for g in golds if pmid in g.study_type)
+        top = max(votes.values())
+        leaders = [d for d, v in votes.items() if v == top]
+        out.study_type[pmid] = first.study_type[pmid] if first.study_type[pmid] in leaders else leaders[0]
+        topic_votes = Counter(t for g in golds if g.topics is not None for t in g.topics.get(pmid, set()))
+        out.topics[pmid] = {t for t, v in topic_votes.items() if v >= need}
+        size_votes = Counter(g.sample_size.get(pmid) for g in golds if g.sample_size is not None)
+        value, count = size_votes.most_common(1)[0] if size_votes else (None, 0)
+        out.sample_size[pmid] = value if count >= need else first.sample_size.get(pmid)
+    return out
+
+
+def write_labels(gold: Gold) -> str:
+    """Labels as the CSV that ``evaluate`` reads: pmid, study_type, topics, sample_size."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["pmid", "study_type", "topics", "sample_size"])
+    for pmid in sorted(gold.study_type):
+        size = (gold.sample_size or {}).get(pmid)
+        writer.writerow([pmid, gold.study_type[pmid], ";".join(sorted((gold.topics or {}).get(pmid, set()))),
+                         "" if size is None else size])
+    return buffer.getvalue()
+
+
+def format_coder_agreement(name: str, ag: CoderAgreement) -> str:
+    return (f"{name}: {ag.n} records; design agreement {ag.design_agreement:.3f} (kappa {ag.design_kappa:.3f}); "
+            f"topics micro-F1 {ag.topic_micro_f1:.3f}; sample size same value {ag.size_agreement:.3f} "
+            f"(of {ag.size_n} records where either coder gives one)")

@@ -233,3 +233,28 @@ def test_sample_size_phrases(design, abstract, expected):
     view = TextView.of(Article(pmid=1, title="t", abstract=abstract))
     got = SampleSizeExtractor().extract(view, design)
     assert (got.value if got else None) == expected
+
+
+def test_majority_labels_are_reproducible_from_the_three_coders(run_cli, tmp_path):
+    out = tmp_path / "majority.csv"
+    result = run_cli("labels", "combine", HELD_OUT / "labels.csv", HELD_OUT / "annotations/coder_b.csv",
+                     HELD_OUT / "annotations/coder_c.csv", "-o", out, db=False)
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == (HELD_OUT / "labels_majority.csv").read_text()
+
+
+def test_labels_agreement_reports_each_pair(run_cli):
+    out = run_cli("labels", "agreement", HELD_OUT / "labels.csv", HELD_OUT / "annotations/coder_b.csv",
+                  HELD_OUT / "annotations/coder_c.csv", db=False).stdout.splitlines()
+    assert len(out) == 3 and out[0].startswith("labels.csv vs coder_b.csv: 300 records; design agreement")
+
+
+def test_combine_takes_the_majority():
+    from ingest.evaluate import Gold, combine_labels
+    a = Gold({1: "survey", 2: "review"}, {1: {"pain"}, 2: set()}, {1: 10, 2: None})
+    b = Gold({1: "survey", 2: "commentary"}, {1: {"pain", "mood_anxiety"}, 2: {"regulation_policy"}}, {1: 12, 2: None})
+    c = Gold({1: "observational", 2: "other"}, {1: {"mood_anxiety"}, 2: set()}, {1: 12, 2: None})
+    m = combine_labels([a, b, c])
+    assert m.study_type == {1: "survey", 2: "review"}  # no majority for 2: the first coder's
+    assert m.topics == {1: {"pain", "mood_anxiety"}, 2: set()}
+    assert m.sample_size == {1: 12, 2: None}
