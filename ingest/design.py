@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from . import design_rules as rules
 from .record import Article
+from .regexhint import required_literals
 from .textview import TextView
 
 VERSION = "design-rules-1"
@@ -40,11 +41,12 @@ class _Cue:
     human: bool
     hedge: bool
     statement: bool
+    hints: frozenset[str] | None  # one of these occurs in any match (None: always try the pattern)
 
 
 _CUES = [
     _Cue(d, w, where, re.compile(_fill(p)), why, bool(opts.get("human")), bool(opts.get("hedge")),
-         bool(opts.get("statement")))
+         bool(opts.get("statement")), required_literals(_fill(p)))
     for d, w, where, p, why, opts in rules.TEXT_CUES
 ]
 _TITLE_CUES = [c for c in _CUES if c.where in ("title", "text")]
@@ -129,6 +131,8 @@ class DesignTagger:
         for cue in _TITLE_CUES:
             if cue.human and title_animal:
                 continue
+            if cue.hints is not None and not any(h in view.title for h in cue.hints):
+                continue
             for match in cue.pattern.finditer(view.title):
                 if cue.hedge and _hedged(view.title, 0, len(view.title), match.start(), match.end()):
                     continue
@@ -137,7 +141,7 @@ class DesignTagger:
         if not text:
             return hits, flags
         for cue in _ABSTRACT_CUES:
-            for match in cue.pattern.finditer(text):
+            for match in self._matches(cue, text, view, bounds):
                 i = view.sentence_at(match.start())
                 if cue.human and is_animal(i):
                     continue
@@ -149,6 +153,21 @@ class DesignTagger:
                 if factor >= 1.0:
                     break  # cannot do better than a full-weight match
         return hits, flags
+
+    @staticmethod
+    def _matches(cue: _Cue, text: str, view: TextView, bounds: list[tuple[int, int]]):
+        """The cue's matches, looked for only in the sentences where one of its hints stands."""
+        if cue.hints is None:
+            yield from cue.pattern.finditer(text)
+            return
+        sentences: set[int] = set()
+        for hint in cue.hints:
+            at = text.find(hint)
+            while at != -1:
+                sentences.add(view.sentence_at(at))
+                at = text.find(hint, at + 1)
+        for i in sorted(sentences):
+            yield from cue.pattern.finditer(text, *bounds[i])
 
     # ------------------------------------------------------------------ decision
     def tag(self, article: Article, view: TextView | None = None) -> DesignTag:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .record import Article
 
@@ -19,6 +20,9 @@ _TRANSLATE = str.maketrans({
     "\u202f": " ",
 })
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[]?[A-Za-z0-9])")
+#: Words as the phrase matchers see them: runs of letters and digits; a hyphenated compound
+#: ("pain-related", "self-administration") is one word, so "pain" does not match inside it.
+TOKEN = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 
 #: How much a design or topic word counts by where it stands. Background sentences and
 #: conclusions speak of other studies and of what is needed; methods say what was done.
@@ -95,6 +99,18 @@ class TextView:
             keywords=[normalise(k) for k in article.keywords],
             original=" ".join((article.abstract or "").split()),
         )
+
+    @cached_property
+    def abstract_tokens(self) -> list[tuple[str, int, int, int]]:
+        """(word, start, end, sentence) for every word of the abstract."""
+        out = []
+        starts, n = self.starts, len(self.starts)
+        i = 0
+        for m in TOKEN.finditer(self.abstract):
+            while i + 1 < n and starts[i + 1] <= m.start():
+                i += 1
+            out.append((m.group(0), m.start(), m.end(), i))
+        return out
 
     def sentence_at(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1

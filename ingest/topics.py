@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 from .record import Article
-from .textview import TextView, normalise
+from .textview import TOKEN, TextView, normalise
 
 BUILTIN_TAXONOMY = Path(__file__).parent / "data" / "taxonomy.toml"
 VERSION = "topics-1"
@@ -31,15 +31,80 @@ DEFAULT_THRESHOLD = 3.0
 ABSTRACT_CAP = float("inf")
 
 
-def _phrase_pattern(phrases: list[str]) -> re.Pattern | None:
-    """Whole-word, case-insensitive alternatives; '*' is any ending and '?' any one letter."""
-    parts = []
-    for phrase in sorted({normalise(p) for p in phrases if p.strip()}, key=len, reverse=True):
-        body = re.escape(phrase).replace(r"\*", r"[\w-]*").replace(r"\?", r"\w")
-        parts.append(body)
-    if not parts:
-        return None
-    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+_PHRASE_PART = re.compile(r"[^\W_](?:[^\W_]|[*?]|-(?=[^\W_]))*|[*?]")
+
+
+def phrase_parts(phrase: str) -> tuple[str, ...]:
+    """A phrase as the words it must match: 'self-treat* opioid*' -> ('self-treat*', 'opioid*')."""
+    return tuple(p for p in _PHRASE_PART.findall(normalise(phrase)) if p not in ("*", "?"))
+
+
+class _Part:
+    """One word of a phrase: exact, a prefix (trailing *), or a pattern ('?' is any one letter)."""
+
+    __slots__ = ("text", "kind", "regex")
+
+    def __init__(self, part: str):
+        if "?" in part or "*" in part[:-1]:
+            self.kind, self.text = "re", part
+            self.regex = re.compile(re.escape(part).replace(r"\?", r"\w").replace(r"\*", r"\w*") + r"\Z")
+        elif part.endswith("*"):
+            self.kind, self.text, self.regex = "prefix", part[:-1], None
+        else:
+            self.kind, self.text, self.regex = "exact", part, None
+
+    def matches(self, word: str) -> bool:
+        if self.kind == "exact":
+            return word == self.text
+        if self.kind == "prefix":
+            return word.startswith(self.text)
+        return bool(self.regex.match(word))
+
+
+class PhraseIndex:
+    """All phrases of all topics, looked up word by word: one dictionary probe per word.
+
+    ``entries`` are (topic, weight, phrase); weight 0 marks an ``unless`` phrase, which cancels
+    the topic's other matches it overlaps.
+    """
+
+    def __init__(self, entries: list[tuple[str, float, str]]):
+        self.exact: dict[str, list[tuple[tuple[_Part, ...], str, float]]] = {}
+        self.prefix: dict[str, list[tuple[tuple[_Part, ...], str, float]]] = {}
+        for topic, weight, phrase in entries:
+            parts = tuple(_Part(p) for p in phrase_parts(phrase))
+            if not parts:
+                continue
+            first = parts[0]
+            if first.kind == "exact":
+                self.exact.setdefault(first.text, []).append((parts, topic, weight))
+            else:
+                key = re.split(r"[?*]", first.text)[0][:3]
+                self.prefix.setdefault(key, []).append((parts, topic, weight))
+
+    def find(self, words: list[str]) -> list[tuple[int, int, str, float]]:
+        """(first word, last word + 1, topic, weight) of every phrase found in ``words``."""
+        found = []
+        n = len(words)
+        for i, word in enumerate(words):
+            candidates = self.exact.get(word, [])
+            bucket = self.prefix.get(word[:3])
+            if bucket:
+                candidates = candidates + [c for c in bucket if c[0][0].matches(word)]
+            for parts, topic, weight in candidates:
+                k = len(parts)
+                if k == 1 or (i + k <= n and all(parts[j].matches(words[i + j]) for j in range(1, k))):
+                    found.append((i, i + k, topic, weight))
+        return found
+
+
+def _resolve(found: list[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Drop the matches an 'unless' phrase of the same topic overlaps, and the unless matches."""
+    blocked = [(a, b, t) for a, b, t, w in found if w == 0]
+    if not blocked:
+        return found
+    return [(a, b, t, w) for a, b, t, w in found
+            if w and not any(t == bt and a < bb and ba < b for ba, bb, bt in blocked)]
 
 
 @dataclass
@@ -47,9 +112,9 @@ class Topic:
     code: str
     label: str
     mesh: frozenset[str]
-    strong: re.Pattern | None
-    plain: re.Pattern | None
-    unless: re.Pattern | None
+    strong: list[str]
+    plain: list[str]
+    unless: list[str]
     threshold: float
     prior: dict[str, float]
 
@@ -127,12 +192,18 @@ class Taxonomy:
                 code=code,
                 label=entry["label"],
                 mesh=frozenset(m.lower() for m in entry["mesh"]),
-                strong=_phrase_pattern(entry["strong"]),
-                plain=_phrase_pattern(entry["phrases"]),
-                unless=_phrase_pattern(entry["unless"]),
+                strong=entry["strong"],
+                plain=entry["phrases"],
+                unless=entry["unless"],
                 threshold=entry["threshold"],
                 prior=entry["prior"],
             )
+
+        self.index = PhraseIndex(
+            [(t.code, STRONG, p) for t in self.topics.values() for p in t.strong]
+            + [(t.code, PLAIN, p) for t in self.topics.values() for p in t.plain]
+            + [(t.code, 0.0, p) for t in self.topics.values() for p in t.unless]
+        )
 
     @property
     def labels(self) -> dict[str, str]:
@@ -143,13 +214,6 @@ class Taxonomy:
         return f"{VERSION}.{self.digest}"
 
 
-def _masked(text: str, unless: re.Pattern | None) -> str:
-    """Blank out the phrases that must not count (same length, so offsets hold)."""
-    if unless is None or not text:
-        return text
-    return unless.sub(lambda m: " " * len(m.group(0)), text)
-
-
 class TopicTagger:
     def __init__(self, taxonomy: Taxonomy | None = None):
         self.taxonomy = taxonomy or Taxonomy()
@@ -157,6 +221,15 @@ class TopicTagger:
     @property
     def version(self) -> str:
         return self.taxonomy.version
+
+    def _best(self, text: str) -> dict[str, tuple[float, str]]:
+        """For a short text (title, keywords): each topic's best match weight and its words."""
+        words = [m.group(0) for m in TOKEN.finditer(text)]
+        best: dict[str, tuple[float, str]] = {}
+        for a, b, topic, weight in _resolve(self.taxonomy.index.find(words)):
+            if weight > best.get(topic, (0.0, ""))[0]:
+                best[topic] = (weight, " ".join(words[a:b]))
+        return best
 
     def tag(self, article: Article, view: TextView | None = None, design: str | None = None) -> list[TopicTag]:
         """The record's topics, strongest first. ``design`` (its study design) lets priors count."""
@@ -167,7 +240,18 @@ class TopicTagger:
             mesh[name] = mesh.get(name, False) or heading.get("major", False)
             for q in heading.get("qualifiers", []):
                 mesh[f"{name}/{q['name'].lower()}"] = q.get("major", False)
-        keywords = " | ".join(view.keywords)
+        title = self._best(view.title)
+        keywords = self._best(" | ".join(view.keywords))
+        # Abstract: per topic, per sentence, the strongest phrase.
+        tokens = view.abstract_tokens
+        words = [t[0] for t in tokens]
+        per_topic: dict[str, dict[int, tuple[float, str]]] = {}
+        for a, b, topic, weight in _resolve(self.taxonomy.index.find(words)):
+            i = tokens[a][3]
+            value = weight * view.weights[i]
+            sentences = per_topic.setdefault(topic, {})
+            if value > sentences.get(i, (0.0, ""))[0]:
+                sentences[i] = (value, view.abstract[tokens[a][1]:tokens[b - 1][2]])
         out: list[TopicTag] = []
         for topic in self.taxonomy.topics.values():
             score = 0.0
@@ -178,35 +262,19 @@ class TopicTagger:
                 anchored = anchored or mesh[name]
                 score += weight
                 evidence.append((weight, f"MeSH '{name}'"))
-            for place, text, factor in (("title", view.title, TITLE), ("keyword", keywords, KEYWORD)):
-                text = _masked(text, topic.unless)
-                best = 0.0
-                for pattern, weight in ((topic.strong, STRONG), (topic.plain, PLAIN)):
-                    match = pattern.search(text) if pattern else None
-                    if match and weight * factor > best:
-                        best = weight * factor
-                        phrase = match.group(0)
-                if best:
-                    score += best
-                    anchored = anchored or best >= STRONG * factor
-                    evidence.append((best, f'{place}: "{phrase}"'))
-            if view.abstract:
-                text = _masked(view.abstract, topic.unless)
-                per_sentence: dict[int, tuple[float, str]] = {}
-                for pattern, weight in ((topic.strong, STRONG), (topic.plain, PLAIN)):
-                    if pattern is None:
-                        continue
-                    for match in pattern.finditer(text):
-                        i = view.sentence_at(match.start())
-                        value = weight * view.weights[i]
-                        if value > per_sentence.get(i, (0.0, ""))[0]:
-                            per_sentence[i] = (value, match.group(0))
-                if per_sentence:
-                    total = min(ABSTRACT_CAP, sum(v for v, _ in per_sentence.values()))
-                    score += total
-                    phrases = sorted(per_sentence.values(), key=lambda vp: -vp[0])
-                    quoted = ", ".join(dict.fromkeys(f'"{p}"' for _, p in phrases[:3]))
-                    evidence.append((total, f"abstract ({len(per_sentence)} sentences): {quoted}"))
+            for place, found, factor in (("title", title, TITLE), ("keyword", keywords, KEYWORD)):
+                if topic.code in found:
+                    weight, phrase = found[topic.code]
+                    score += weight * factor
+                    anchored = anchored or weight >= STRONG
+                    evidence.append((weight * factor, f'{place}: "{phrase}"'))
+            sentences = per_topic.get(topic.code)
+            if sentences:
+                total = min(ABSTRACT_CAP, sum(v for v, _ in sentences.values()))
+                score += total
+                phrases = sorted(sentences.values(), key=lambda vp: -vp[0])
+                quoted = ", ".join(dict.fromkeys(f'"{p}"' for _, p in phrases[:3]))
+                evidence.append((total, f"abstract ({len(sentences)} sentences): {quoted}"))
             if design and topic.prior.get(design) and score:
                 score += topic.prior[design]
                 evidence.append((topic.prior[design], f"usual for a {design.replace('_', ' ')}"))
