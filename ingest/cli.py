@@ -13,7 +13,6 @@ from .errors import EvidenceError
 from .taxonomy import DESIGN_CODES
 
 DEMO_DB = "demo.db"
-DEMO_SAMPLE = Path(__file__).parent / "data" / "demo" / "demo_sample.xml"
 
 
 class EvidenceGroup(click.Group):
@@ -212,24 +211,9 @@ def demo(db_path: Path, lock_timeout: float) -> None:
     The sample is written by the project, not taken from PubMed; the database is marked as
     synthetic and the dashboard says so. Refuses to mix it into a database of real records.
     """
-    from .pipeline import ingest_files
+    from .demo import build_demo
 
-    db_path = Path(db_path)
-    if db_path.exists():
-        db = store.connect(db_path, readonly=True)
-        real = 0
-        if db["articles"].exists():
-            real = db.execute("SELECT count(*) FROM articles WHERE pmid < 90000000").fetchone()[0]
-        db.close()
-        if real:
-            raise click.ClickException(
-                f"{db_path} holds {real} real PubMed records; build the demo in another file (--db demo.db)"
-            )
-    result = ingest_files(db_path, [DEMO_SAMPLE], lock_timeout=lock_timeout, source="demo")
-    with store.write_lock(db_path, lock_timeout):
-        db = store.connect(db_path)
-        store.set_meta(db, "synthetic_demo", "1")
-        db.close()
+    result = build_demo(db_path, lock_timeout=lock_timeout)
     _report(result)
     click.echo(f"demo database ready: {db_path} (synthetic records)")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest import synthetic
-from ingest.cli import DEMO_SAMPLE
+from ingest.demo import DEMO_SAMPLE
 from ingest.taxonomy import DESIGN_CODES, TOPIC_CODES
 from tests.helpers import query, scalar
 
