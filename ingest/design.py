@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from . import design_rules as rules
 from .record import Article
-from .regexhint import required_literals
+from .regexhint import HintScanner, required_literals
 from .textview import TextView
 
 VERSION = "design-rules-1"
@@ -51,6 +51,15 @@ _CUES = [
 ]
 _TITLE_CUES = [c for c in _CUES if c.where in ("title", "text")]
 _ABSTRACT_CUES = [c for c in _CUES if c.where in ("abstract", "text")]
+_SCANNER = HintScanner({h for c in _CUES if c.hints for h in c.hints})
+# Which cues a found hint makes worth trying (cues without hints are always tried).
+_CUES_BY_HINT: dict[str, list[_Cue]] = {}
+for _c in _CUES:
+    for _h in _c.hints or ():
+        _CUES_BY_HINT.setdefault(_h, []).append(_c)
+_ORDER = {c: i for i, c in enumerate(_CUES)}
+_UNHINTED_TITLE = [c for c in _TITLE_CUES if c.hints is None]
+_UNHINTED_ABSTRACT = [c for c in _ABSTRACT_CUES if c.hints is None]
 
 
 def _cue(why: str) -> _Cue:
@@ -85,6 +94,7 @@ class _Hit:
     design: str
     weight: float
     text: str  # what to show a reader
+    order: int = 10_000  # the rule's place in design_rules, so equal weights always list alike
 
 
 def _hedged(text: str, lo: int, hi: int, start: int, end: int) -> bool:
@@ -126,12 +136,13 @@ class DesignTagger:
         def record(cue: _Cue, weight: float, place: str, phrase: str) -> None:
             best = hits.get(cue)
             if best is None or weight > best.weight:
-                hits[cue] = _Hit(cue.design, weight, f'{place}: "{phrase}" ({cue.why})')
+                hits[cue] = _Hit(cue.design, weight, f'{place}: "{phrase}" ({cue.why})', _ORDER[cue])
 
-        for cue in _TITLE_CUES:
+        title_cues = set(_UNHINTED_TITLE)
+        for hint in _SCANNER.positions(view.title):
+            title_cues.update(c for c in _CUES_BY_HINT[hint] if c.where != "abstract")
+        for cue in title_cues:
             if cue.human and title_animal:
-                continue
-            if cue.hints is not None and not any(h in view.title for h in cue.hints):
                 continue
             for match in cue.pattern.finditer(view.title):
                 if cue.hedge and _hedged(view.title, 0, len(view.title), match.start(), match.end()):
@@ -140,8 +151,18 @@ class DesignTagger:
                 break
         if not text:
             return hits, flags
-        for cue in _ABSTRACT_CUES:
-            for match in self._matches(cue, text, view, bounds):
+        # Where each cue is worth trying: the sentences holding one of its hints.
+        candidates: dict[_Cue, set[int]] = {}
+        for hint, offsets in _SCANNER.positions(text).items():
+            sentences = {view.sentence_at(at) for at in offsets}
+            for cue in _CUES_BY_HINT[hint]:
+                if cue.where != "title":
+                    candidates.setdefault(cue, set()).update(sentences)
+        jobs = [(cue, [cue.pattern.finditer(text)]) for cue in _UNHINTED_ABSTRACT]
+        jobs += [(cue, [cue.pattern.finditer(text, *bounds[i]) for i in sorted(sentences)])
+                 for cue, sentences in candidates.items()]
+        for cue, scans in jobs:
+            for match in (m for scan in scans for m in scan):
                 i = view.sentence_at(match.start())
                 if cue.human and is_animal(i):
                     continue
@@ -155,17 +176,14 @@ class DesignTagger:
         return hits, flags
 
     @staticmethod
-    def _matches(cue: _Cue, text: str, view: TextView, bounds: list[tuple[int, int]]):
+    def _matches(cue: _Cue, text: str, bounds: list[tuple[int, int]], hint_sentences: dict[str, set[int]]):
         """The cue's matches, looked for only in the sentences where one of its hints stands."""
         if cue.hints is None:
             yield from cue.pattern.finditer(text)
             return
         sentences: set[int] = set()
         for hint in cue.hints:
-            at = text.find(hint)
-            while at != -1:
-                sentences.add(view.sentence_at(at))
-                at = text.find(hint, at + 1)
+            sentences.update(hint_sentences.get(hint, ()))
         for i in sorted(sentences):
             yield from cue.pattern.finditer(text, *bounds[i])
 
@@ -239,6 +257,6 @@ class DesignTagger:
         top, top_score = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confidence = round(min(0.99, top_score / (top_score + second + 1.5)), 2)
-        reasons = sorted((h for h in evidence if h.design == top), key=lambda h: -h.weight)
+        reasons = sorted((h for h in evidence if h.design == top), key=lambda h: (-h.weight, h.order))
         parts = [why for why in applied if why][:1] + [h.text for h in reasons[:3]]
         return DesignTag(top, confidence, "; ".join(parts), scores)

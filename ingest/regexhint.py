@@ -10,6 +10,7 @@ always runs. The tests check that hinted and unhinted matching find the same thi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 try:  # Python's parser for regular expressions (re._parser since 3.11)
@@ -73,3 +74,46 @@ def required_literals(pattern: str) -> frozenset[str] | None:
         return _sequence(P.parse(pattern))
     except Exception:  # noqa: BLE001 - an unreadable pattern simply gets no hint
         return None
+
+
+def trie_pattern(words: list[str]) -> str:
+    """An alternation of literal words factored into a trie: 'rat|rats|random' -> 'ra(?:ndom|ts?)'.
+
+    Python's regular expressions try alternatives one by one; sharing prefixes makes a scan for
+    hundreds of words as cheap as a scan for a few. The longest word at a position wins.
+    """
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+class HintScanner:
+    """Finds where every hint of many patterns stands, in one pass over a text."""
+
+    def __init__(self, hints: set[str]):
+        import re
+
+        self.pattern = re.compile("(?=(" + trie_pattern(sorted(hints)) + "))") if hints else None
+        # A longer hint found at a position also means its shorter prefixes stand there.
+        self.prefixes = {h: frozenset(g for g in hints if h.startswith(g)) for h in hints}
+
+    def positions(self, text: str, lo: int = 0, hi: int | None = None) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        if self.pattern is None:
+            return found
+        for match in self.pattern.finditer(text, lo, len(text) if hi is None else hi):
+            for hint in self.prefixes[match.group(1)]:
+                found.setdefault(hint, []).append(match.start())
+        return found

@@ -149,6 +149,10 @@ def _is_year(text: str, before: str, mods: str = "") -> bool:
     return bool(mods.strip()) or bool(re.search(r"\b(?:in|during|since|from|between|of|by|and|to|the)\s*$", before))
 
 
+# Where a count can start: a number in digits or words, not inside another number or word.
+_NUMBER_START = re.compile(rf"(?<![\w.,-])(?:{_NUMBER})(?![\w])")
+
+
 class SampleSizeExtractor:
     version = VERSION
 
@@ -183,15 +187,24 @@ class SampleSizeExtractor:
                 score -= 2.0  # "at least one patient", "one respondent in five": not a sample
             candidates.append((score, -start, value, text[max(start - 25, sentence_start):end].strip()))
 
-        for m in _CASE_CONTROL.finditer(text):
+        # Every pattern below begins with a number: try each only where a number starts.
+        starts = [m.start() for m in _NUMBER_START.finditer(text)]
+
+        def anchored(pattern: re.Pattern):
+            for at in starts:
+                m = pattern.match(text, at)
+                if m:
+                    yield m
+
+        for m in anchored(_CASE_CONTROL):
             a, b = _to_int(m.group("a")), _to_int(m.group("b"))
             if a and b:
                 consider(a + b, m.start(), m.end(), bonus=2.5)
-        for m in _PAIR_SAME_UNIT.finditer(text):
+        for m in anchored(_PAIR_SAME_UNIT):
             a, b = _to_int(m.group("a")), _to_int(m.group("b"))
             if a and b and not re.search(r"\b(?:between|from|aged|ages?)\s*$", text[max(0, m.start() - 12):m.start()]):
                 consider(a + b, m.start(), m.end(), bonus=1.0)
-        for m in _COUNT.finditer(text):
+        for m in anchored(_COUNT):
             raw = m.group("n")
             before = text[max(0, m.start() - 15):m.start()]
             if _is_year(raw, before, m.group("mods")) or re.search(r"[-/]\s*$", before):
@@ -203,10 +216,10 @@ class SampleSizeExtractor:
         for matches in arms.values():
             for m in matches:  # two or more "n =" in one sentence are arm sizes, not the total
                 consider(_to_int(m.group("n")), m.start(), m.end(), bonus=0.5 if len(matches) == 1 else -2.5)
-        for m in _VERB_COUNT.finditer(text):
+        for m in anchored(_VERB_COUNT):
             if not _is_year(m.group("n"), text[max(0, m.start() - 15):m.start()], " in a clause"):
                 consider(_to_int(m.group("n")), m.start(), m.end(), bonus=2.0)
-        for m in _PAIR_COMPARED.finditer(text):
+        for m in anchored(_PAIR_COMPARED):
             a, b = _to_int(m.group("a")), _to_int(m.group("b"))
             if a and b:
                 consider(a + b, m.start(), m.end(), bonus=1.5)

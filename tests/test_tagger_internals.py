@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest import synthetic
-from ingest.design import _ABSTRACT_CUES, DesignTagger
+from ingest.design import _ABSTRACT_CUES, _SCANNER, DesignTagger
 from ingest.parse_xml import iter_xml
 from ingest.regexhint import required_literals
 from ingest.textview import TextView
@@ -29,8 +29,9 @@ def test_hinted_cue_matching_finds_what_scanning_the_whole_text_finds(views):
     for view in views:
         text, n = view.abstract, len(view.starts)
         bounds = [(view.starts[i], view.starts[i + 1] - 1 if i + 1 < n else len(text)) for i in range(n)]
+        hint_sentences = {h: {view.sentence_at(a) for a in at} for h, at in _SCANNER.positions(text).items()}
         for cue in _ABSTRACT_CUES:
-            fast = {(m.start(), m.group(0)) for m in DesignTagger._matches(cue, text, view, bounds)}
+            fast = {(m.start(), m.group(0)) for m in DesignTagger._matches(cue, text, bounds, hint_sentences)}
             slow = {(m.start(), m.group(0)) for m in cue.pattern.finditer(text)
                     if not any(lo <= m.start() < hi < m.end() for lo, hi in bounds)}  # within one sentence
             assert fast >= slow, (cue.why, slow - fast)
@@ -78,3 +79,10 @@ def test_topic_phrases_respect_hyphenated_words_and_unless():
                          abstract="Liver microsomes metabolised mitragynine. Hepatic clearance was high.")
     topics = {t.topic for t in tagger.tag(microsomes)}
     assert "liver_injury" not in topics and "pharmacology" in topics
+
+
+def test_hint_scanner_finds_every_hint_where_it_stands():
+    from ingest.regexhint import HintScanner
+    scanner = HintScanner({"rand", "random", "randomi", "rats", "blind"})
+    found = scanner.positions("double-blind randomised rats; random")
+    assert found == {"blind": [7], "rand": [13, 30], "random": [13, 30], "randomi": [13], "rats": [24]}
