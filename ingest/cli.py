@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -153,12 +154,21 @@ def _report(result) -> None:
         sys.exit(1)
 
 
+def workers_option(func):
+    return click.option(
+        "--workers", type=click.IntRange(min=1), default=lambda: os.cpu_count() or 1,
+        show_default="the number of CPUs", help="Processes that tag records in parallel (large inputs).",
+    )(func)
+
+
 @ingest.command("file")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option()
 @lock_option
 @taxonomy_option
-def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> None:
+@workers_option
+def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: float, taxonomy: str | None,
+                workers: int) -> None:
     """Ingest PubMed XML (.xml, .xml.gz) or MEDLINE text (.txt, .nbib) files, or folders of them.
 
     Each file is stored whole or not at all. Ends with one summary line; exits 1 when a
@@ -170,7 +180,7 @@ def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: flo
     files, _ = expand_paths(list(paths))
     bar, progress = _progress_reporter(files)
     try:
-        run = dict(lock_timeout=lock_timeout, progress=progress, taxonomy=taxonomy)
+        run = dict(lock_timeout=lock_timeout, progress=progress, taxonomy=taxonomy, workers=workers)
         if bar is not None:
             with bar:
                 result = ingest_files(_db(db_path), list(paths), **run)
@@ -222,7 +232,8 @@ def demo(db_path: Path, lock_timeout: float) -> None:
 @db_option()
 @lock_option
 @taxonomy_option
-def retag(db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> None:
+@workers_option
+def retag(db_path: Path | None, lock_timeout: float, taxonomy: str | None, workers: int) -> None:
     """Re-tag every stored record (design, topics, sample size) with the current rules.
 
     Run it after the rules or the taxonomy change; nothing is fetched. Curated labels are
@@ -238,9 +249,10 @@ def retag(db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> No
         if sys.stderr.isatty():
             total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
             with click.progressbar(length=total, label="Re-tagging", file=sys.stderr) as bar:
-                count, seconds = retag_all(db, tagger, progress=lambda done, _: bar.update(done - bar.pos))
+                count, seconds = retag_all(db, tagger, workers=workers, taxonomy=taxonomy, db_path=path,
+                                           progress=lambda done, _: bar.update(done - bar.pos))
         else:
-            count, seconds = retag_all(db, tagger)
+            count, seconds = retag_all(db, tagger, workers=workers, taxonomy=taxonomy, db_path=path)
         db.close()
     click.echo(f"re-tagged {count} records in {seconds:.1f} s with {tagger.version}")
 

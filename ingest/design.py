@@ -31,7 +31,7 @@ _HEDGE = re.compile(rules.HEDGES)
 _RAND = re.compile(r"\b(?:randomi[sz]\w*|randomly (?:assigned|allocated|divided|distributed))")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hashing: cues are keys on the hot path
 class _Cue:
     design: str
     weight: float

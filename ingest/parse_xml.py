@@ -122,14 +122,20 @@ def rich_text(el: etree._Element | None) -> str:
     return " ".join(text.split())
 
 
+def _clean(value: str) -> str:
+    """White space folded, cheaply: most PubMed values need nothing."""
+    if "  " in value or "\n" in value or "\t" in value or "\r" in value or value[:1] == " " or value[-1:] == " ":
+        return " ".join(value.split())
+    return value
+
+
 def _text(el: etree._Element | None, path: str) -> str | None:
     if el is None:
         return None
     value = el.findtext(path)
-    if value is None:
+    if not value:
         return None
-    value = " ".join(value.split())
-    return value or None
+    return _clean(value) or None
 
 
 # --------------------------------------------------------------------------- fields
@@ -168,28 +174,39 @@ def _abstract(container: etree._Element | None) -> tuple[str | None, list[dict]]
 def _authors(container: etree._Element | None) -> list[dict]:
     if container is None:
         return []
+    author_list = container.find("AuthorList")
+    if author_list is None:
+        return []
     authors = []
-    for au in container.iterfind("AuthorList/Author"):
+    for au in author_list.iterchildren("Author"):
         if au.get("ValidYN") == "N":
             continue
-        collective = rich_text(au.find("CollectiveName"))
+        item: dict = {"last": None, "fore": None, "initials": None}
+        affiliations: list[str] = []
+        collective = None
+        for child in au:  # one pass over the author's elements
+            tag = child.tag
+            if tag == "LastName":
+                item["last"] = _clean(child.text) if child.text else None
+            elif tag == "ForeName":
+                item["fore"] = _clean(child.text) if child.text else None
+            elif tag == "Initials":
+                item["initials"] = _clean(child.text) if child.text else None
+            elif tag == "Suffix" and child.text:
+                item["suffix"] = _clean(child.text)
+            elif tag == "AffiliationInfo":
+                text = rich_text(child.find("Affiliation"))
+                if text:
+                    affiliations.append(text)
+            elif tag == "Identifier" and child.get("Source") == "ORCID" and child.text:
+                item["orcid"] = child.text.strip()
+            elif tag == "CollectiveName":
+                collective = rich_text(child)
         if collective:
             authors.append({"collective": collective})
             continue
-        item = {
-            "last": _text(au, "LastName"),
-            "fore": _text(au, "ForeName"),
-            "initials": _text(au, "Initials"),
-        }
-        suffix = _text(au, "Suffix")
-        if suffix:
-            item["suffix"] = suffix
-        affiliations = [rich_text(a) for a in au.iterfind("AffiliationInfo/Affiliation")]
         if affiliations:
-            item["affiliations"] = [a for a in affiliations if a]
-        for ident in au.iterfind("Identifier"):
-            if ident.get("Source") == "ORCID" and ident.text:
-                item["orcid"] = ident.text.strip()
+            item["affiliations"] = affiliations
         if item["last"] or item["fore"]:
             authors.append(item)
     return authors

@@ -92,6 +92,9 @@ def store_records(db: sqlite_utils.Database, records: Iterable[Article | Deletio
             counts.found += len(deletions)
         if on_batch:
             on_batch(counts)
+    flush = getattr(labeller, "flush", None)
+    if flush:
+        flush(db)  # every label written before the caller's transaction commits
     return counts
 
 
@@ -101,20 +104,39 @@ def run_status(counts: store.Counts, errors: list[str], stored_anything: bool) -
     return "partial" if stored_anything else "failed"
 
 
+#: Files smaller than this in total are tagged in the calling process (a pool costs its start-up).
+PARALLEL_MIN_BYTES = 20_000_000
+
+
 def ingest_files(db_path: str | os.PathLike, paths: list[str | os.PathLike], *,
                  lock_timeout: float = 60.0, labeller: Labeller | None | str = "default",
                  progress: Progress | None = None, source: str = "file",
-                 taxonomy: str | os.PathLike | None = None) -> RunResult:
+                 taxonomy: str | os.PathLike | None = None, workers: int = 1) -> RunResult:
     """Ingest PubMed XML / MEDLINE files and folders into the database at ``db_path``.
 
     Every file is one transaction. Problems with a file or a record are collected (each
     message names the file, and the record where it can) and the run goes on with the next
     file; the run ends as success, partial (some files or records failed) or failed.
     """
-    if labeller == "default":
-        labeller = default_labeller(taxonomy)
     started = time.monotonic()
     files, path_errors = expand_paths(list(paths))
+    if labeller == "default":
+        size = sum(f.stat().st_size for f in files)
+        if workers > 1 and size >= PARALLEL_MIN_BYTES:
+            from .tagging import ParallelLabeller
+
+            labeller = ParallelLabeller(str(taxonomy) if taxonomy else None, workers)
+        else:
+            labeller = default_labeller(taxonomy)
+    try:
+        return _ingest(db_path, paths, files, path_errors, lock_timeout, labeller, progress, source, started)
+    finally:
+        close = getattr(labeller, "close", None)
+        if close:
+            close()
+
+
+def _ingest(db_path, paths, files, path_errors, lock_timeout, labeller, progress, source, started) -> RunResult:
     errors = [str(e) for e in path_errors]
     with store.translate_errors(db_path), store.write_lock(db_path, lock_timeout):
         db = store.connect(db_path)
@@ -163,8 +185,16 @@ def _ingest_one(db: sqlite_utils.Database, path: Path, run_id: int, labeller: La
                 where=str(path), labeller=labeller, on_batch=on_batch, errors=file_errors,
             )
     except SourceError as exc:
+        discard = getattr(labeller, "discard", None)
+        if discard:
+            discard()
         errors.append(str(exc))
         return None
+    except BaseException:
+        discard = getattr(labeller, "discard", None)
+        if discard:
+            discard()
+        raise
     errors.extend(file_errors)
     if progress:
         progress(path, path.stat().st_size, counts, True)

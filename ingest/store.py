@@ -63,7 +63,8 @@ def now() -> str:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON with sorted keys: the same content always gives the same text (and hash)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 # --------------------------------------------------------------------------- migrations

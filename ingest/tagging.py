@@ -89,32 +89,155 @@ def make_labeller(taxonomy: Taxonomy | str | None = None) -> Callable[[sqlite_ut
     return label
 
 
+_TAGGER: Tagger | None = None
+
+
+def worker_context():
+    """Worker processes are spawned, not forked: a forked worker would inherit the database's
+    write lock and keep it after its parent died."""
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn")
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this worker when its parent ends (even by SIGKILL); elsewhere a no-op."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _init_tagger(taxonomy: str | None) -> None:
+    global _TAGGER
+    _die_with_parent()
+    _TAGGER = Tagger(taxonomy)
+
+
+def _tag_articles(articles: list[Article]) -> list[tuple[int, Labels]]:
+    assert _TAGGER is not None
+    return [(a.pmid, _TAGGER.tag(a)) for a in articles]
+
+
+class ParallelLabeller:
+    """Tags batches in worker processes while the caller goes on parsing and storing.
+
+    Call it like a labeller; call :meth:`flush` before the transaction commits (the pipeline
+    does, at the end of every file): it waits for the batches in flight and writes their
+    labels. At most two batches per worker are in flight, so memory stays flat.
+    """
+
+    def __init__(self, taxonomy: str | None, workers: int):
+        from collections import deque
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.version = Tagger(taxonomy).version
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=_init_tagger,
+                                        initargs=(taxonomy,))
+        self.pending: deque = deque()
+
+    def __call__(self, db: sqlite_utils.Database, articles: list[Article]) -> None:
+        self.pending.append(self.pool.submit(_tag_articles, articles))
+        while len(self.pending) > 2 * self.workers:
+            save_labels(db, self.pending.popleft().result(), self.version)
+
+    def flush(self, db: sqlite_utils.Database) -> None:
+        while self.pending:
+            save_labels(db, self.pending.popleft().result(), self.version)
+
+    def discard(self) -> None:
+        """Forget the batches in flight (their file's transaction is being rolled back)."""
+        for future in self.pending:
+            future.cancel()
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.discard()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def label_articles(db: sqlite_utils.Database, articles: list[Article]) -> None:
     """Label with the built-in taxonomy (or EVIDENCE_TAXONOMY)."""
     make_labeller()(db, articles)
 
 
-def retag(db: sqlite_utils.Database, tagger: Tagger, *, batch: int = 2000,
+def _retag_rows(db: sqlite_utils.Database, tagger: Tagger, rows: list[tuple]) -> int:
+    labelled = [(row[0], tagger.tag(store.article_from_values(row))) for row in rows]
+    with db.atomic():
+        save_labels(db, labelled, tagger.version)
+    return len(labelled)
+
+
+def _select(lo: int, hi: int | None, limit: int | None = None) -> tuple[str, list]:
+    sql = f"SELECT {', '.join(store.RECORD_COLUMNS)} FROM articles WHERE pmid >= ?"
+    params: list = [lo]
+    if hi is not None:
+        sql += " AND pmid < ?"
+        params.append(hi)
+    sql += " ORDER BY pmid"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+_WORKER: tuple[sqlite_utils.Database, Tagger] | None = None
+
+
+def _init_worker(db_path: str, taxonomy: str | None) -> None:
+    global _WORKER
+    _die_with_parent()
+    _WORKER = (store.connect(db_path), Tagger(taxonomy))
+
+
+def _retag_range(lo: int, hi: int | None) -> int:
+    """In a worker process: read, tag and write the records with lo <= pmid < hi."""
+    assert _WORKER is not None
+    db, tagger = _WORKER
+    sql, params = _select(lo, hi)
+    return _retag_rows(db, tagger, db.execute(sql, params).fetchall())
+
+
+def retag(db: sqlite_utils.Database, tagger: Tagger, *, batch: int = 2000, workers: int = 1,
+          taxonomy: str | None = None, db_path: str | None = None,
           progress: Callable[[int, int], None] | None = None) -> tuple[int, float]:
-    """Relabel every stored record (deleted ones too, so nothing goes stale). Returns (count, seconds)."""
+    """Relabel every stored record (deleted ones too, so nothing goes stale). Returns (count, seconds).
+
+    With ``workers`` > 1 (and ``db_path``), each worker process reads, tags and writes ranges
+    of PMIDs through its own connection; this process only hands out the ranges.
+    """
     started = time.monotonic()
     total = db.execute("SELECT count(*) FROM articles").fetchone()[0]
     done = 0
-    last = -1
-    while True:
-        rows = db.execute(
-            f"SELECT {', '.join(store.RECORD_COLUMNS)} FROM articles WHERE pmid > ? ORDER BY pmid LIMIT ?",
-            [last, batch],
-        ).fetchall()
-        if not rows:
-            break
-        articles = [store.article_from_values(row) for row in rows]
-        with db.atomic():
-            save_labels(db, [(a.pmid, tagger.tag(a)) for a in articles], tagger.version)
-        done += len(articles)
-        last = articles[-1].pmid
-        if progress:
-            progress(done, total)
+    if workers <= 1 or db_path is None or total < 2 * batch:
+        last = -1
+        while True:
+            rows = db.execute(*_select(last + 1, None, batch)).fetchall()
+            if not rows:
+                break
+            done += _retag_rows(db, tagger, rows)
+            last = rows[-1][0]
+            if progress:
+                progress(done, total)
+        return done, time.monotonic() - started
+
+    from concurrent.futures import ProcessPoolExecutor
+
+    bounds = [r[0] for r in db.execute(
+        "SELECT pmid FROM (SELECT pmid, row_number() OVER (ORDER BY pmid) AS n FROM articles) WHERE (n - 1) % ? = 0",
+        [batch])]
+    ranges = list(zip(bounds, bounds[1:] + [None]))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=worker_context(), initializer=_init_worker,
+                             initargs=(str(db_path), taxonomy)) as pool:
+        for count in pool.map(_retag_range, *zip(*ranges)):
+            done += count
+            if progress:
+                progress(done, total)
     return done, time.monotonic() - started
 
 

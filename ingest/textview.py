@@ -104,12 +104,10 @@ class TextView:
     def abstract_tokens(self) -> list[tuple[str, int, int, int]]:
         """(word, start, end, sentence) for every word of the abstract."""
         out = []
-        starts, n = self.starts, len(self.starts)
-        i = 0
-        for m in TOKEN.finditer(self.abstract):
-            while i + 1 < n and starts[i + 1] <= m.start():
-                i += 1
-            out.append((m.group(0), m.start(), m.end(), i))
+        text, starts, n = self.abstract, self.starts, len(self.starts)
+        for i in range(n):
+            end = starts[i + 1] if i + 1 < n else len(text)
+            out.extend((m.group(0), m.start(), m.end(), i) for m in TOKEN.finditer(text, starts[i], end))
         return out
 
     def sentence_at(self, offset: int) -> int:

@@ -69,6 +69,7 @@ class PhraseIndex:
     """
 
     def __init__(self, entries: list[tuple[str, float, str]]):
+        self._cache: dict[str, list] = {}
         self.exact: dict[str, list[tuple[tuple[_Part, ...], str, float]]] = {}
         self.prefix: dict[str, list[tuple[tuple[_Part, ...], str, float]]] = {}
         for topic, weight, phrase in entries:
@@ -82,15 +83,27 @@ class PhraseIndex:
                 key = re.split(r"[?*]", first.text)[0][:3]
                 self.prefix.setdefault(key, []).append((parts, topic, weight))
 
+    def _starting_with(self, word: str) -> list:
+        """The phrases whose first word matches ``word`` (remembered: a vocabulary is small)."""
+        found = self._cache.get(word)
+        if found is None:
+            found = self.exact.get(word, [])
+            bucket = self.prefix.get(word[:3])
+            if bucket:
+                found = found + [c for c in bucket if c[0][0].matches(word)]
+            if len(self._cache) < 200_000:
+                self._cache[word] = found
+        return found
+
     def find(self, words: list[str]) -> list[tuple[int, int, str, float]]:
         """(first word, last word + 1, topic, weight) of every phrase found in ``words``."""
         found = []
         n = len(words)
+        starting_with = self._starting_with
         for i, word in enumerate(words):
-            candidates = self.exact.get(word, [])
-            bucket = self.prefix.get(word[:3])
-            if bucket:
-                candidates = candidates + [c for c in bucket if c[0][0].matches(word)]
+            candidates = starting_with(word)
+            if not candidates:
+                continue
             for parts, topic, weight in candidates:
                 k = len(parts)
                 if k == 1 or (i + k <= n and all(parts[j].matches(words[i + j]) for j in range(1, k))):

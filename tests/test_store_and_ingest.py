@@ -323,3 +323,12 @@ def test_ctrl_c_rolls_back_the_file_and_records_the_run_as_interrupted(loaded, t
 def test_library_call_records_its_run(fixtures, db_path):
     result = ingest_files(db_path, [fixtures / "xml/season.xml"], labeller=None)
     assert result.ok and result.counts.new == 1 and result.run_id == 1
+
+
+def test_content_hash_ignores_the_order_of_fields_inside_lists():
+    from ingest.record import Article
+    a = Article(pmid=1, title="t", authors=[{"last": "A", "fore": "B", "initials": "AB", "orcid": "x", "affiliations": ["y"]}])
+    b = Article(pmid=1, title="t", authors=[{"affiliations": ["y"], "orcid": "x", "initials": "AB", "fore": "B", "last": "A"}])
+    assert store.article_row(a)["content_hash"] == store.article_row(b)["content_hash"]
+    c = Article(pmid=1, title="t2", authors=a.authors)
+    assert store.article_row(a)["content_hash"] != store.article_row(c)["content_hash"]

@@ -258,3 +258,24 @@ def test_combine_takes_the_majority():
     assert m.study_type == {1: "survey", 2: "review"}  # no majority for 2: the first coder's
     assert m.topics == {1: {"pain", "mood_anxiety"}, 2: set()}
     assert m.sample_size == {1: 12, 2: None}
+
+
+def test_parallel_tagging_gives_the_same_labels(tmp_path, monkeypatch):
+    from ingest import pipeline
+    from ingest.tagging import Tagger, retag
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    sequential, parallel = tmp_path / "seq.db", tmp_path / "par.db"
+    assert ingest_files(sequential, [HELD_OUT / "labelled.xml"], workers=1).ok
+    assert ingest_files(parallel, [HELD_OUT / "labelled.xml"], workers=2).ok
+    labels = "SELECT pmid, study_type, study_type_confidence, study_type_evidence, sample_size FROM article_tags ORDER BY pmid"
+    topics = "SELECT pmid, topic, score FROM article_topics ORDER BY pmid, topic"
+    assert query(parallel, labels) == query(sequential, labels) and len(query(parallel, labels)) == 300
+    assert query(parallel, topics) == query(sequential, topics)
+    db = store.connect(parallel)
+    db.execute("DELETE FROM article_topics")
+    db.execute("UPDATE article_tags SET study_type = 'other'")
+    db.conn.commit()
+    count, _ = retag(db, Tagger(), workers=2, batch=50, db_path=str(parallel))
+    assert count == 300
+    assert query(parallel, labels) == query(sequential, labels)
+    assert query(parallel, topics) == query(sequential, topics)
