@@ -284,7 +284,7 @@ class Eutils:
         self._sleep = sleep
         self._stats_lock = threading.Lock()
         self.requests = 0  # HTTP attempts made
-        self.retries = 0  # attempts that were repeats of a failed one
+        self.retries = 0  # steps tried again: a failed request, or an answer that was wrong
         install_transport()
 
     # ------------------------------------------------------------------ the E-utilities
@@ -377,6 +377,8 @@ class Eutils:
                 if attempt == tries:
                     raise EutilsError(f"{what}: gave up after {tries} tries; last problem: {problem}") from None
                 delay = self.delay(attempt, exc.retry_after, what)
+                with self._stats_lock:
+                    self.retries += 1
                 log.warning("%s: %s; try %d of %d in %.1f s", what, problem, attempt + 1, tries, delay)
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -411,16 +413,11 @@ class Eutils:
         url = self._target(request.full_url)
         what = _LABEL.get() or urlsplit(url).path.rsplit("/", 1)[-1].removesuffix(".fcgi") or "request"
         method = request.get_method()
-        first = True
 
         def attempt() -> urllib.response.addinfourl:
-            nonlocal first
             self.limiter.acquire()
             with self._stats_lock:
                 self.requests += 1
-                if not first:
-                    self.retries += 1
-            first = False
             fresh = urllib.request.Request(
                 url, data=request.data, method=method,
                 headers={"User-Agent": f"{TOOL}/{__version__} (Bio.Entrez; urllib)"},

@@ -213,7 +213,7 @@ def fetch_batch(client: Eutils, name: str, asked: int, allowed: set[int] | None,
     def attempt() -> list:
         body = client.efetch_xml(name, **params)
         try:
-            records = list(iter_xml(BytesIO(body), name))
+            records = list(iter_xml(BytesIO(body), "the answer"))
         except XMLParseError as exc:
             raise Retry(str(exc)) from None
         _check_batch(records, asked, allowed)
@@ -282,10 +282,12 @@ class _Run:
         for start in range(0, part.count, self.batch_size):
             asked = min(self.batch_size, part.count - start)
             name = f"efetch records {start + 1}-{start + asked} of {part.count} ({part.label()})"
-            records = fetch_batch(
-                self.client, name, asked, ids, WebEnv=part.search.webenv,
-                query_key=part.search.query_key, retstart=start, retmax=asked,
-            )
+            if part.search.webenv and part.search.query_key:
+                where = {"WebEnv": part.search.webenv, "query_key": part.search.query_key,
+                         "retstart": start, "retmax": asked}
+            else:  # a server without the history server: the listed PMIDs (POST when long)
+                where = {"id": ",".join(map(str, part.search.ids[start:start + asked]))}
+            records = fetch_batch(self.client, name, asked, ids, **where)
             counts = self.store(records, name)
             log.info("%s: new %d, updated %d, unchanged %d; %d of %d received",
                      name, counts.new, counts.updated, counts.unchanged,
@@ -304,7 +306,7 @@ class _Run:
             def attempt(chunk=chunk, name=name) -> list:
                 body = self.client.efetch_xml(name, id=",".join(map(str, chunk)))
                 try:
-                    return list(iter_xml(BytesIO(body), name))
+                    return list(iter_xml(BytesIO(body), "the answer"))
                 except XMLParseError as exc:
                     if "no records in it" in str(exc):
                         return []
@@ -341,6 +343,8 @@ def ingest_pubmed(db_path: str | os.PathLike, *, query: str | None = None, full:
     """
     if full and since is not None:
         raise ConfigError("choose either a full run or --since, not both")
+    if since is not None and since > utc_today():
+        raise ConfigError(f"--since {since.isoformat()} lies in the future")
     if not 1 <= batch_size <= MAX_BATCH:
         raise ConfigError(f"the batch size must be between 1 and {MAX_BATCH} (EFetch's maximum)")
     term = " ".join((query or DEFAULT_QUERY).split())
