@@ -32,7 +32,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
@@ -40,10 +40,10 @@ import sqlite_utils
 
 from . import store
 from .errors import ConfigError, EvidenceError
-from .eutils import Eutils, EutilsConfig, EutilsError, Retry, SearchResult
+from .eutils import Eutils, EutilsConfig, Retry, SearchResult
 from .parse_xml import XMLParseError, iter_xml
 from .pipeline import Labeller, RunResult, default_labeller, store_records
-from .record import Article, RecordError
+from .record import Article
 
 log = logging.getLogger(__name__)
 

@@ -63,7 +63,8 @@ def _templates() -> tuple[str, str]:
     pubdate = mc.find("Article/Journal/JournalIssue/PubDate")
     revised = mc.find("DateRevised")
     for node, prefix in ((pubdate, "P"), (revised, "R")):
-        node.find("Year").text, node.find("Month").text, node.find("Day").text = (f"@{prefix}Y@", f"@{prefix}M@", f"@{prefix}D@")
+        for part in ("Year", "Month", "Day"):
+            node.find(part).text = f"@{prefix}{part[0]}@"
     mc.find("Article/ArticleTitle").text = "@TITLE@"
     kratom = etree.tostring(article, encoding="unicode")
     for text in mc.iterfind("Article/Abstract/AbstractText"):

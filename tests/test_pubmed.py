@@ -445,6 +445,10 @@ def test_an_incremental_run_after_a_full_one_fetches_only_the_modified_records(s
     assert_complete(db_path, server)
     after = dict(query(db_path, "SELECT pmid, first_seen FROM articles"))
     assert all(after[p] == first_seen[p] for p in modified)
+    revised = dict(query(db_path, "SELECT pmid, date_revised FROM articles"))
+    assert {p for p, d in revised.items() if d == TODAY.isoformat()} == set(modified + new)
+    rec = server.records[95_000_040]
+    assert query(db_path, "SELECT pub_date FROM articles WHERE pmid = 95000040") == [(rec.pdat.isoformat(),)]
 
 
 def test_full_resyncs_everything_and_since_starts_from_a_date(server, db_path, run_cli, cli_env):
