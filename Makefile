@@ -19,6 +19,10 @@ demo: setup
 	$(BIN)/kratom-evidence demo --db demo.db
 	$(BIN)/kratom-evidence stats --db demo.db
 
+## bring evidence.db up to date from PubMed (needs NCBI_EMAIL; NCBI_API_KEY optional)
+update: setup
+	$(BIN)/kratom-evidence ingest pubmed
+
 ## the tests (CI runs exactly this, through .ci/run)
 test: setup
 	$(BIN)/python -m pytest

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -190,6 +193,106 @@ def ingest_file(paths: tuple[Path, ...], db_path: Path | None, lock_timeout: flo
         click.echo("interrupted: the file being read was rolled back; run again to complete", err=True)
         sys.exit(130)
     _report(result)
+
+
+@ingest.command("pubmed")
+@click.option("--query", metavar="TEXT",
+              help="A PubMed query instead of the default kratom query (README: Updating from PubMed).")
+@click.option("--full", is_flag=True, help="Fetch every record of the query, not only what changed.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Fetch the records added or modified since this date.")
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=500, show_default=True,
+              help="Records per efetch request.")
+@click.option("--max-tries", type=click.IntRange(1, 20), default=5, show_default=True,
+              help="Attempts per request before the run fails.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds to wait for each answer.")
+@db_option()
+@lock_option
+@taxonomy_option
+def ingest_pubmed(query: str | None, full: bool, since, batch_size: int, max_tries: int,
+                  timeout: float, db_path: Path | None, lock_timeout: float, taxonomy: str | None) -> None:
+    """Bring the kratom literature from PubMed into the database (NCBI E-utilities).
+
+    By default fetches what was added or modified since the last successful run of the same
+    query (a few days of overlap); the first run, or --full, fetches everything. Needs
+    NCBI_EMAIL (NCBI asks for a contact address); NCBI_API_KEY allows 10 requests/s instead
+    of 3; NCBI_EUTILS_URL points at a mirror or proxy.
+
+    Ends with one summary line. Exits 0 when every announced record was stored; 1 otherwise:
+    the run is recorded as failed, the watermark stays, and the next run asks again.
+    """
+    from .eutils import EutilsConfig
+    from .pubmed import ingest_pubmed as run_pubmed
+
+    if full and since:
+        raise click.UsageError("--full and --since exclude each other")
+    config = EutilsConfig.from_env(timeout=timeout, max_tries=max_tries)
+    tty = sys.stderr.isatty()
+    progress = _PubMedProgress() if tty else None
+    try:
+        with _log_to_stderr(logging.WARNING if tty else logging.INFO), \
+                (progress or contextlib.nullcontext()):
+            result = run_pubmed(
+                _db(db_path), query=query, full=full, since=since.date() if since else None,
+                config=config, batch_size=batch_size, lock_timeout=lock_timeout, progress=progress,
+                taxonomy=taxonomy,
+            )
+    except KeyboardInterrupt:
+        click.echo("interrupted: the batches stored so far are kept; run again to complete", err=True)
+        sys.exit(130)
+    for message in result.errors:
+        for line in message.splitlines():
+            click.echo(f"error: {line}", err=True)
+    click.echo(result.summary())
+    if result.status != "success":
+        click.echo("the watermark was not advanced: the next run asks again for everything since "
+                   "the last successful run", err=True)
+        sys.exit(1)
+
+
+class _PubMedProgress:
+    """A progress bar over the announced records, shown once the search has counted them."""
+
+    def __init__(self):
+        self.bar = None
+        self.shown = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, event) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=max(event.announced, 1), label="PubMed",
+                                         file=sys.stderr, show_eta=True, show_pos=True)
+            self.bar.__enter__()
+        if event.received > self.shown:
+            self.bar.update(event.received - self.shown)
+            self.shown = event.received
+
+
+@contextlib.contextmanager
+def _log_to_stderr(level: int):
+    """The library's log lines on stderr: every step when not on a terminal (cron), warnings
+    otherwise; time-stamped in UTC."""
+    logger = logging.getLogger("ingest")
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.setLevel(level)
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level, previous) if previous else level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 @cli.command()
