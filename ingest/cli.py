@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, query, store
+from . import __version__, store
 from .errors import EvidenceError
 from .taxonomy import DESIGN_CODES
 
@@ -54,7 +54,7 @@ def lock_option(func):
 
 def filter_options(func):
     """The dashboard's filters as options; the command receives one ``filters`` argument."""
-    from .query import Filters
+    from .filters import Filters
 
     options = [
         click.option("--year-min", type=int, help="Published in or after this year."),
@@ -299,6 +299,8 @@ def _log_to_stderr(level: int):
 @db_option()
 def stats(db_path: Path | None) -> None:
     """Counts of records by year, citation status and publication type."""
+    from . import query
+
     db = _open_readonly(db_path)
     totals = query.totals(db)
     if query.is_synthetic_demo(db):
@@ -420,6 +422,8 @@ def export(db_path: Path | None, filters, fmt: str, output: Path | None) -> None
     a spreadsheet would run as formulas are neutralised. RIS imports into Zotero, EndNote
     and Rayyan; BibTeX keys are stable and unique.
     """
+    from . import query
+
     from . import export as exporter
     from .query import export_rows
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from ingest import synthetic
 from ingest.demo import DEMO_SAMPLE
