@@ -17,13 +17,17 @@ readable text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from lxml import etree
 
 from .dates import best_date, month_number, parse_free_date
-from .record import Article, Deletion, RecordError
+from .record import Article, Deletion, RecordError, Unchanged
+
+#: Asked before a record is parsed: is a record with this PMID and these bytes stored already?
+Seen = Callable[[int, str], bool]
 
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "MedlineCitation", "DeleteCitation")
 _SET_TAGS = {"PubmedArticleSet", "MedlineCitationSet", "PubmedBookArticleSet"}
@@ -411,12 +415,25 @@ def _from_book(el: etree._Element, index: int) -> Article:
 # --------------------------------------------------------------------------- stream
 
 
-def iter_xml(source: str | IO[bytes], name: str | None = None) -> Iterator[Article | Deletion | RecordError]:
+def _source_hash(el: etree._Element) -> str:
+    return hashlib.blake2b(etree.tostring(el), digest_size=16).hexdigest()
+
+
+def _quick_pmid(el: etree._Element, tag: str) -> int | None:
+    path = {"PubmedArticle": "MedlineCitation/PMID", "PubmedBookArticle": "BookDocument/PMID"}.get(tag, "PMID")
+    text = el.findtext(path)
+    return int(text) if text and text.strip().isdigit() else None
+
+
+def iter_xml(source: str | IO[bytes], name: str | None = None, *,
+             seen: Seen | None = None) -> Iterator[Article | Deletion | Unchanged | RecordError]:
     """Yield the records of one PubMed XML document, in order.
 
     ``source`` is a path or a binary file object (already decompressed). Record-level
     problems (a record without PMID) are yielded as :class:`RecordError` and reading goes
     on; a document that cannot be read raises :class:`XMLParseError` naming ``name``.
+    Each Article carries the digest of its bytes; with ``seen``, a record whose PMID and
+    digest are stored already is yielded as :class:`Unchanged`, without being parsed.
     """
     name = name or (source if isinstance(source, str) else getattr(source, "name", "<stream>"))
     context = etree.iterparse(
@@ -446,16 +463,25 @@ def iter_xml(source: str | IO[bytes], name: str | None = None) -> Iterator[Artic
             else:
                 index += 1
                 found += 1
+                digest = _source_hash(el)
+                pmid = _quick_pmid(el, tag) if seen else None
+                if pmid is not None and seen(pmid, digest):
+                    yield Unchanged(pmid)
+                    tag = None  # read: nothing more to do with this element
                 try:
+                    article = None
                     if tag == "PubmedArticle":
                         mc = el.find("MedlineCitation")
                         if mc is None:
                             raise RecordError(f"record {index}: PubmedArticle without MedlineCitation", index=index)
-                        yield _from_citation(mc, el.find("PubmedData"), index)
+                        article = _from_citation(mc, el.find("PubmedData"), index)
                     elif tag == "PubmedBookArticle":
-                        yield _from_book(el, index)
-                    else:  # MedlineCitation in a MedlineCitationSet, or a bare root
-                        yield _from_citation(el, None, index)
+                        article = _from_book(el, index)
+                    elif tag is not None:  # MedlineCitation in a MedlineCitationSet, or a bare root
+                        article = _from_citation(el, None, index)
+                    if article is not None:
+                        article.source_hash = digest
+                        yield article
                 except RecordError as exc:
                     yield exc
             # Free what was read: this element, and the siblings before it.

@@ -19,7 +19,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import store
-from .record import Article, Deletion, RecordError
+from .record import Article, Deletion, RecordError, Unchanged
 from .sources import SourceError, expand_paths, read_file
 
 #: Called after each batch with (file, bytes of the file read so far, counts so far, file done).
@@ -76,6 +76,9 @@ def store_records(db: sqlite_utils.Database, records: Iterable[Article | Deletio
     """
     counts = store.Counts()
     for batch in _batched(records, store.BATCH):
+        same = sum(1 for r in batch if isinstance(r, Unchanged))
+        counts.found += same
+        counts.unchanged += same
         articles = [r for r in batch if isinstance(r, Article)]
         deletions = [r.pmid for r in batch if isinstance(r, Deletion)]
         for bad in (r for r in batch if isinstance(r, RecordError)):
@@ -181,7 +184,7 @@ def _ingest_one(db: sqlite_utils.Database, path: Path, run_id: int, labeller: La
     try:
         with db.atomic():
             counts = store_records(
-                db, read_file(path, on_open=reader.attach if reader else None), run_id,
+                db, read_file(path, on_open=reader.attach if reader else None, seen=store.source_seen(db)), run_id,
                 where=str(path), labeller=labeller, on_batch=on_batch, errors=file_errors,
             )
     except SourceError as exc:

@@ -7,8 +7,6 @@ as joined strings.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +54,9 @@ class Article:
     notes: list[str] = field(default_factory=list)  # GeneralNote texts
     is_book: bool = False
     date_revised: str | None = None  # YYYY-MM-DD, PubMed's last revision (DateRevised)
+    # A digest of the record's bytes as they came (not part of its content): when a file is
+    # read again, a record whose bytes are the same is known unchanged without parsing it.
+    source_hash: str | None = field(default=None, compare=False)
 
     # ------------------------------------------------------------------ derived facts
     @property
@@ -76,10 +77,12 @@ class Article:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def content_hash(self) -> str:
-        """A digest of every field: equal hashes mean nothing PubMed says has changed."""
-        blob = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.blake2b(blob.encode("utf-8"), digest_size=16).hexdigest()
+
+@dataclass(slots=True, frozen=True)
+class Unchanged:
+    """A record read again whose bytes equal those stored: nothing to parse or write."""
+
+    pmid: int
 
 
 @dataclass(slots=True, frozen=True)

@@ -16,8 +16,8 @@ from typing import IO
 
 from .errors import EvidenceError
 from .parse_medline import first_tag, iter_medline, looks_like_medline
-from .parse_xml import XMLParseError, iter_xml
-from .record import Article, Deletion, RecordError
+from .parse_xml import Seen, XMLParseError, iter_xml
+from .record import Article, Deletion, RecordError, Unchanged
 
 EXTENSIONS = (".xml", ".xml.gz", ".gz", ".txt", ".nbib", ".medline")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -69,11 +69,12 @@ def _open_binary(path: Path):
 
 
 def read_file(path: str | Path, *, on_open: Callable[[IO[bytes]], None] | None = None,
-              ) -> Iterator[Article | Deletion | RecordError]:
+              seen: Seen | None = None) -> Iterator[Article | Deletion | Unchanged | RecordError]:
     """Yield the records of one file; raise SourceError when the file cannot be read.
 
     ``on_open`` receives the raw (compressed) file handle, whose ``tell()`` says how far
-    reading has got: the progress bar uses it.
+    reading has got: the progress bar uses it. ``seen`` lets PubMed XML records stored with
+    the same bytes pass unparsed (see :func:`ingest.parse_xml.iter_xml`).
     """
     path = Path(path)
     stream, raw = _open_binary(path)
@@ -91,7 +92,7 @@ def read_file(path: str | Path, *, on_open: Callable[[IO[bytes]], None] | None =
             raise SourceError(f"{path}: file is empty")
         try:
             if text_head.startswith("<"):
-                yield from iter_xml(stream, str(path))
+                yield from iter_xml(stream, str(path), seen=seen)
             elif looks_like_medline(text_head):
                 text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace")
                 found = False

@@ -130,6 +130,12 @@ def _m003_curations(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="m004_source_hash")
+def _m004_source_hash(db: sqlite_utils.Database) -> None:
+    """A digest of each record's bytes as read, so that an unchanged file re-reads unparsed."""
+    db["articles"].add_column("source_hash", str)
+
+
 def _known_migrations() -> list[str]:
     return [m.name for m in migrations._migrations]
 
@@ -472,15 +478,23 @@ class SaveResult:
 
 
 _INSERT_SQL = (
-    f"INSERT INTO articles ({', '.join(RECORD_COLUMNS)}, content_hash, deleted, first_seen, "
+    f"INSERT INTO articles ({', '.join(RECORD_COLUMNS)}, content_hash, source_hash, deleted, first_seen, "
     f"last_changed, first_run_id, last_run_id) VALUES ({', '.join('?' * len(RECORD_COLUMNS))}, "
-    "?, 0, ?, ?, ?, ?)"
+    "?, ?, 0, ?, ?, ?, ?)"
 )
 _UPDATE_SQL = (
     "UPDATE articles SET "
     + ", ".join(f"{c} = ?" for c in RECORD_COLUMNS if c != "pmid")
-    + ", content_hash = ?, deleted = 0, last_changed = ?, last_run_id = ? WHERE pmid = ?"
+    + ", content_hash = ?, source_hash = ?, deleted = 0, last_changed = ?, last_run_id = ? WHERE pmid = ?"
 )
+
+
+def source_seen(db: sqlite_utils.Database):
+    """For the parser: is this PMID stored, not withdrawn, with exactly these bytes?"""
+    def seen(pmid: int, digest: str) -> bool:
+        return db.execute("SELECT 1 FROM articles WHERE pmid = ? AND source_hash = ? AND deleted = 0",
+                          [pmid, digest]).fetchone() is not None
+    return seen
 
 
 def save_articles(db: sqlite_utils.Database, articles: Iterable[Article], run_id: int) -> SaveResult:
@@ -512,11 +526,11 @@ def save_articles(db: sqlite_utils.Database, articles: Iterable[Article], run_id
         values = [row[c] for c in RECORD_COLUMNS]
         previous = stored.get(pmid)
         if previous is None:
-            inserts.append(values + [row["content_hash"], stamp, stamp, run_id, run_id])
+            inserts.append(values + [row["content_hash"], article.source_hash, stamp, stamp, run_id, run_id])
             result.counts.new += 1
             result.changed.append(article)
         elif previous[0] != row["content_hash"] or previous[1]:
-            updates.append(values[1:] + [row["content_hash"], stamp, run_id, pmid])
+            updates.append(values[1:] + [row["content_hash"], article.source_hash, stamp, run_id, pmid])
             if previous[1]:
                 revived.append((pmid,))  # withdrawn once, sent again: active again
             result.counts.updated += 1

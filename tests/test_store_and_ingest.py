@@ -332,3 +332,27 @@ def test_content_hash_ignores_the_order_of_fields_inside_lists():
     assert store.article_row(a)["content_hash"] == store.article_row(b)["content_hash"]
     c = Article(pmid=1, title="t2", authors=a.authors)
     assert store.article_row(a)["content_hash"] != store.article_row(c)["content_hash"]
+
+
+def test_a_file_read_again_passes_its_records_unparsed(fixtures, db_path):
+    from ingest.record import Unchanged
+    from ingest.sources import read_file
+    assert ingest_files(db_path, [fixtures / "xml/structured_abstract.xml"], labeller=None).ok
+    seen = store.source_seen(store.connect(db_path))
+    assert list(read_file(fixtures / "xml/structured_abstract.xml", seen=seen)) == [Unchanged(99000101)]
+    again = ingest_files(db_path, [fixtures / "xml/structured_abstract.xml"], labeller=None)
+    assert (again.counts.found, again.counts.unchanged, again.counts.new, again.counts.updated) == (1, 1, 0, 0)
+
+
+def test_different_bytes_same_content_is_unchanged_and_changed_content_is_updated(fixtures, db_path, tmp_path):
+    original = (fixtures / "xml/structured_abstract.xml").read_text()
+    assert ingest_files(db_path, [fixtures / "xml/structured_abstract.xml"], labeller=None).ok
+    before = snapshot(db_path)
+    reformatted = tmp_path / "reformatted.xml"  # other indentation: other bytes, same content
+    reformatted.write_text(original.replace("\n    <", "\n\t<").replace("\n      <", "\n\t\t<"))
+    result = ingest_files(db_path, [reformatted], labeller=None)
+    assert (result.counts.unchanged, result.counts.updated) == (1, 0)
+    assert snapshot(db_path) == before  # nothing written, the stored digest included
+    edited = tmp_path / "edited.xml"
+    edited.write_text(original.replace("A larger trial is warranted.", "A larger trial is needed."))
+    assert ingest_files(db_path, [edited], labeller=None).counts.updated == 1
