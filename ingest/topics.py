@@ -181,8 +181,9 @@ def _read(path: Path) -> tuple[list[dict], dict]:
 class Taxonomy:
     """The built-in topics, extended by a user's file when one is given."""
 
-    def __init__(self, extra: str | os.PathLike | None = None):
-        extra = extra or os.environ.get("EVIDENCE_TAXONOMY") or None
+    def __init__(self, extra: str | os.PathLike | None = None, *, environment: bool = True):
+        if not extra and environment:
+            extra = os.environ.get("EVIDENCE_TAXONOMY") or None
         sources = [BUILTIN_TAXONOMY] + ([Path(extra)] if extra else [])
         digest = hashlib.sha256()
         tables: list[dict] = []
@@ -228,12 +229,21 @@ class Taxonomy:
 
 
 class TopicTagger:
-    def __init__(self, taxonomy: Taxonomy | None = None):
+    """Topics by the rules, decided by the learned model where it knows the topic.
+
+    ``model="default"`` loads ingest/data/topic_model.json (see :mod:`ingest.topic_model`);
+    ``model=None`` uses the rules alone.
+    """
+
+    def __init__(self, taxonomy: Taxonomy | None = None, model="default"):
+        from .topic_model import TopicModel
+
         self.taxonomy = taxonomy or Taxonomy()
+        self.model = TopicModel.load() if model == "default" else model
 
     @property
     def version(self) -> str:
-        return self.taxonomy.version
+        return self.taxonomy.version + (f".model-{self.model.digest}" if self.model else "")
 
     def _best(self, text: str) -> dict[str, tuple[float, str]]:
         """For a short text (title, keywords): each topic's best match weight and its words."""
@@ -247,6 +257,41 @@ class TopicTagger:
     def tag(self, article: Article, view: TextView | None = None, design: str | None = None) -> list[TopicTag]:
         """The record's topics, strongest first. ``design`` (its study design) lets priors count."""
         view = view or TextView.of(article)
+        scored = self.scores(article, view, design)
+        if self.model is None:
+            return self.select(scored)
+        from .topic_model import THRESHOLD, text_features
+
+        by_topic = {t.topic: t for t in scored}
+        learned = set(self.model.topics)
+        probabilities = self.model.predict(text_features(article, view, design), {t.topic: t.score for t in scored})
+        chosen = []
+        for topic, (p, words) in probabilities.items():
+            if p < THRESHOLD or topic not in self.taxonomy.topics:
+                continue
+            rule = by_topic.get(topic)
+            why = f"learned model p={p:.2f}" + (f" ({', '.join(words)})" if words else "")
+            evidence = f"{rule.evidence}; {why}" if rule and rule.evidence else why
+            chosen.append((p, TopicTag(topic, rule.score if rule else 0.0, evidence, rule.anchored if rule else False)))
+        chosen.sort(key=lambda pt: -pt[0])
+        # Topics the model has not learned (a user's additions) are the rules' to decide.
+        others = self.select([t for t in scored if t.topic not in learned])
+        return [t for _, t in chosen] + others
+
+    def select(self, scored: list[TopicTag]) -> list[TopicTag]:
+        """The topics that reach their threshold; of those, the ones the record names up front
+        and those near its strongest topic, at most ``max_topics``."""
+        topics = self.taxonomy.topics
+        out = [t for t in scored if t.score >= topics[t.topic].threshold]
+        out.sort(key=lambda t: (not t.anchored, -t.score))
+        if out:
+            floor = max(t.score for t in out) * self.taxonomy.relative
+            out = [t for t in out if t.anchored or t.score >= floor][: self.taxonomy.max_topics]
+            out.sort(key=lambda t: -t.score)
+        return out
+
+    def scores(self, article: Article, view: TextView, design: str | None = None) -> list[TopicTag]:
+        """Every topic with any evidence, with its score and evidence (before selection)."""
         mesh: dict[str, bool] = {}
         for heading in article.mesh:
             name = heading["descriptor"].lower()
@@ -291,13 +336,7 @@ class TopicTagger:
             if design and topic.prior.get(design) and score:
                 score += topic.prior[design]
                 evidence.append((topic.prior[design], f"usual for a {design.replace('_', ' ')}"))
-            if score >= topic.threshold:
+            if score > 0:
                 evidence.sort(key=lambda e: -e[0])
                 out.append(TopicTag(topic.code, round(score, 2), "; ".join(e for _, e in evidence[:3]), anchored))
-        out.sort(key=lambda t: (not t.anchored, -t.score))
-        if out:
-            # The paper's subjects: those it names up front, and those near its strongest topic.
-            floor = max(t.score for t in out) * self.taxonomy.relative
-            out = [t for t in out if t.anchored or t.score >= floor][: self.taxonomy.max_topics]
-            out.sort(key=lambda t: -t.score)
         return out

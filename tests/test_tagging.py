@@ -279,3 +279,44 @@ def test_parallel_tagging_gives_the_same_labels(tmp_path, monkeypatch):
     assert count == 300
     assert query(parallel, labels) == query(sequential, labels)
     assert query(parallel, topics) == query(sequential, topics)
+
+
+def test_topic_scores_on_the_held_out_set(heldout):
+    """Against the majority of three coders. The target is 0.88; the coders themselves agree with
+    the records' writers at 0.886-0.891 (tests/fixtures/labelled/annotations/README.md)."""
+    db, _ = heldout
+    ev = evaluate(db, HELD_OUT / "labels_majority.csv")
+    assert ev.topics.micro_f1 >= 0.83, ev.topics.micro_f1
+    assert ev.sizes.exact_match >= 0.90, ev.sizes.exact_match
+
+
+@pytest.mark.xfail(strict=True, reason="issue 5 asks for topic micro-F1 0.88; the tagger reaches about 0.84 "
+                                       "on the held-out set, near the 0.89 agreement of human coders")
+def test_topic_micro_f1_reaches_the_issue_target(heldout):
+    db, _ = heldout
+    assert evaluate(db, HELD_OUT / "labels_majority.csv").topics.micro_f1 >= 0.88
+
+
+def test_the_learned_topic_model_explains_itself_and_users_topics_fall_back_to_rules(tmp_path):
+    from ingest.record import Article
+    from ingest.topics import Taxonomy, TopicTagger
+    article = Article(pmid=1, title="Hepatotoxicity after kratom use: cholestatic liver injury in a man",
+                      abstract="A 41-year-old man developed jaundice and cholestatic hepatitis after kratom use.")
+    tags = {t.topic: t for t in TopicTagger().tag(article, design="case_report")}
+    assert "liver_injury" in tags and "learned model p=" in tags["liver_injury"].evidence
+    extra = tmp_path / "mine.toml"
+    extra.write_text('[[topic]]\ncode = "jaundice_only"\nstrong = ["jaundice"]\n')
+    mine = {t.topic for t in TopicTagger(Taxonomy(extra)).tag(article, design="case_report")}
+    assert {"liver_injury", "jaundice_only"} <= mine  # the model's topic and the user's own, by rules
+    rules_only = {t.topic for t in TopicTagger(model=None).tag(article, design="case_report")}
+    assert "liver_injury" in rules_only
+
+
+def test_the_topic_model_file_is_small_and_matches_the_taxonomy():
+    import json
+
+    from ingest.taxonomy import TOPIC_CODES
+    from ingest.topic_model import MODEL_FILE
+    data = json.loads(MODEL_FILE.read_text())
+    assert MODEL_FILE.stat().st_size < 400_000 and data["topics"] == list(TOPIC_CODES)
+    assert data["meta"]["trained_on"].startswith("demo_sample.xml")  # the project's own development set
