@@ -300,7 +300,7 @@ def test_topic_micro_f1_reaches_the_issue_target(heldout):
 def test_the_learned_topic_model_explains_itself_and_users_topics_fall_back_to_rules(tmp_path):
     from ingest.record import Article
     from ingest.topics import Taxonomy, TopicTagger
-    article = Article(pmid=1, title="Hepatotoxicity after kratom use: cholestatic liver injury in a man",
+    article = Article(pmid=1, title="Jaundice and hepatotoxicity after kratom use: cholestatic liver injury in a man",
                       abstract="A 41-year-old man developed jaundice and cholestatic hepatitis after kratom use.")
     tags = {t.topic: t for t in TopicTagger().tag(article, design="case_report")}
     assert "liver_injury" in tags and "learned model p=" in tags["liver_injury"].evidence
