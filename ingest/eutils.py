@@ -174,31 +174,49 @@ def scrub(text: str, *secrets: str | None) -> str:
 class RateLimiter:
     """At most ``rate`` requests in any window of ``period`` seconds, across threads.
 
-    A sliding window: the times of the last ``rate`` requests are kept, and a request waits
-    until the oldest of them is more than ``period`` (plus a small ``margin`` for the time a
-    request takes to reach the server) in the past. The lock is held while waiting, so
-    threads queue and take their turns one after another.
+    A sliding window over the last ``rate`` requests. A request's time is when its answer
+    came back (or it failed): the server certainly had it by then, so however long a request
+    took to leave this machine, the server never sees more than ``rate`` arrivals in a
+    period. A new request waits until the oldest of the last ``rate`` is answered and more
+    than ``period`` (plus ``margin``) in the past; threads wait their turn.
     """
 
     def __init__(self, rate: int, period: float = 1.0, margin: float = 0.05):
         if rate < 1:
             raise ValueError("rate must be at least 1")
         self.rate, self.period, self.margin = rate, period, margin
-        self._times: deque[float] = deque(maxlen=rate)
-        self._lock = threading.Lock()
+        self._slots: deque[list] = deque(maxlen=rate)  # [time, answered]
+        self._cond = threading.Condition()
 
-    def acquire(self) -> float:
-        """Wait for a free slot; return the seconds waited."""
-        waited = 0.0
-        with self._lock:
-            while len(self._times) == self.rate:
-                wait = self._times[0] + self.period + self.margin - time.monotonic()
+    @contextlib.contextmanager
+    def slot(self):
+        """Hold a place in the window for one request: enter before sending, leave once the
+        answer is read. Yields the seconds waited."""
+        started = time.monotonic()
+        with self._cond:
+            while len(self._slots) == self.rate:
+                oldest = self._slots[0]
+                if not oldest[1]:
+                    self._cond.wait()  # still in flight: its time is not known yet
+                    continue
+                wait = oldest[0] + self.period + self.margin - time.monotonic()
                 if wait <= 0:
                     break
-                time.sleep(wait)
-                waited += wait
-            self._times.append(time.monotonic())
-        return waited
+                self._cond.wait(wait)
+            entry = [time.monotonic(), False]
+            self._slots.append(entry)
+        try:
+            yield time.monotonic() - started
+        finally:
+            with self._cond:
+                entry[0] = max(entry[0], time.monotonic())
+                entry[1] = True
+                self._cond.notify_all()
+
+    def acquire(self) -> float:
+        """Wait for a place and take it at once (for a request whose answer is not awaited)."""
+        with self.slot() as waited:
+            return waited
 
 
 _LIMITERS: dict[tuple[str, int], RateLimiter] = {}
@@ -415,7 +433,6 @@ class Eutils:
         method = request.get_method()
 
         def attempt() -> urllib.response.addinfourl:
-            self.limiter.acquire()
             with self._stats_lock:
                 self.requests += 1
             fresh = urllib.request.Request(
@@ -423,7 +440,7 @@ class Eutils:
                 headers={"User-Agent": f"{TOOL}/{__version__} (Bio.Entrez; urllib)"},
             )
             try:
-                with urllib.request.urlopen(fresh, timeout=self.config.timeout) as response:
+                with self.limiter.slot(), urllib.request.urlopen(fresh, timeout=self.config.timeout) as response:
                     body = response.read()
                     headers, status = response.headers, response.status
             except urllib.error.HTTPError as exc:

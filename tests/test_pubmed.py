@@ -231,6 +231,20 @@ def test_a_run_with_a_key_stays_within_ten_requests_a_second(server, db_path):
     assert server.max_in_window() <= 10
 
 
+def test_a_request_in_flight_holds_its_place_until_answered():
+    import threading
+    limiter = RateLimiter(1, period=0.2, margin=0.0)
+    took = []
+    with limiter.slot():
+        waiter = threading.Thread(target=lambda: took.append((limiter.acquire(), time.monotonic())))
+        waiter.start()
+        time.sleep(0.3)
+        assert waiter.is_alive()  # the first request is not answered yet: the second waits
+        answered = time.monotonic()
+    waiter.join(2)
+    assert took and took[0][1] - answered >= 0.2 - 1e-3  # a full period after the answer
+
+
 def test_the_limiter_is_a_sliding_window():
     limiter = RateLimiter(3, period=0.3, margin=0.0)
     stamps = []
