@@ -1,0 +1,95 @@
+"""Browse: the filtered records in a sortable, paginated table with PubMed and DOI links, a record
+view, and downloads of the whole filtered table (built only when asked)."""
+
+import streamlit as st
+
+from dashboard import common, data, filters, record, text
+
+ctx = common.context()
+st.title("Browse records")
+if common.empty_state(ctx):
+    st.stop()
+
+params = st.query_params
+f = ctx.filters
+
+# A claim's records (from the Claims page): ?claim=ID on top of the filters.
+claim_id = params.get("claim")
+if claim_id:
+    claim = data.claim(claim_id)
+    if claim is None:
+        st.warning(f"There is no claim “{text.md(claim_id[:80])}” in the claims file; showing all records.")
+        del params["claim"]
+    else:
+        f = data.claim_filters(ctx.db, ctx.token, claim.id, f)
+        st.info(f"Records that speak to the claim **{text.md(claim.claim)}**.")
+        if st.button("Show all records again", key="clear_claim"):
+            del params["claim"]
+            st.rerun()
+
+n = data.count_records(ctx.db, ctx.token, f) if f is not None else 0
+st.caption(f"**{n:,}** records: {filters.describe(ctx.filters)}.")
+
+# The record view: ?record=PMID, set by a click on a row or the PMID box.
+wanted = params.get("record")
+if wanted and wanted.isdigit():
+    rec = data.record_detail(ctx.db, ctx.token, int(wanted))
+    with st.container(border=True):
+        if rec is None:
+            st.warning(f"PMID {wanted} is not in this database.")
+        else:
+            record.show(rec)
+        if st.button("Close the record", key="close_record"):
+            del params["record"]
+            st.rerun()
+
+if common.no_match(n):
+    st.stop()
+
+c1, c2, c3 = st.columns([2, 1, 2])
+sort = c1.selectbox("Sort by", list(data.SORT_LABELS), format_func=data.SORT_LABELS.get, key="browse_sort")
+descending = c2.toggle("Descending", value=True, key="browse_desc")
+pages = max(1, -(-n // data.PAGE_SIZE))
+if st.session_state.get("browse_page", 1) > pages:
+    st.session_state["browse_page"] = 1
+with c3:
+    page = st.number_input(f"Page (of {pages:,}, {data.PAGE_SIZE} records each)", min_value=1, max_value=pages,
+                           step=1, key="browse_page")
+
+rows = data.records(ctx.db, ctx.token, f, sort=sort, descending=descending, limit=data.PAGE_SIZE,
+                    offset=(page - 1) * data.PAGE_SIZE)
+table_key = f"browse_table_{hash((f, sort, descending, page)) & 0xFFFFFFFF:x}"
+event = common.records_table(rows, key=table_key, select=True)
+st.caption(f"Records {(page - 1) * data.PAGE_SIZE + 1:,}–{(page - 1) * data.PAGE_SIZE + len(rows):,} of {n:,}. "
+           "Click a row to open the record; the column headers sort this page.")
+picked = event.selection.rows if event is not None else []
+if picked and st.session_state.get("browse_last_pick") != (table_key, picked[0]):
+    st.session_state["browse_last_pick"] = (table_key, picked[0])
+    params["record"] = str(int(rows.iloc[picked[0]]["pmid"]))
+    st.rerun()
+
+with st.form("open_pmid", border=False):
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    typed = c1.text_input("Open a record by PMID", key="browse_pmid", max_chars=12)
+    if c2.form_submit_button("Open") and typed.strip():
+        if typed.strip().isdigit():
+            params["record"] = typed.strip()
+            st.rerun()
+        st.warning("A PMID is a number, such as 33573427.")
+
+st.subheader("Download this table")
+st.caption(f"All {n:,} filtered records with every column (abstract, authors, MeSH, labels and their evidence). "
+           "The file is built when you ask for it.")
+download = data.export_key(ctx.db, ctx.token, f)
+for column, (fmt, label) in zip(st.columns(len(data.DOWNLOADS)), data.DOWNLOADS.items()):
+    with column:
+        ready = st.session_state.get(f"download_{fmt}")
+        if ready and ready[0] == download:
+            st.download_button(f"Save {label} ({ready[2]:,} records)", ready[1], file_name=f"kratom-evidence.{fmt}",
+                               mime=data.media_type(fmt), key=f"save_{fmt}", icon=":material/download:")
+        elif st.button(f"Prepare {label}", key=f"prepare_{fmt}"):
+            with st.spinner(f"Building the {label} file…"):
+                st.session_state[f"download_{fmt}"] = (download, data.export_file(ctx.db, f, fmt), n)
+            st.rerun()
+if n > 20_000:
+    st.caption(f"{n:,} records make a large file: Excel takes about a minute per 50,000 rows; CSV is quicker.")
