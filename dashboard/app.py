@@ -9,12 +9,14 @@ Checks the database, draws the filters (kept in the URL), and hands each page a
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import streamlit as st
 
 from dashboard import common, data, filters
 
-st.set_page_config(page_title="Kratom evidence", layout="wide")  # no page_icon: a material icon favicon loads from Google
+# A local favicon: a material-icon one (st.Page icons too) makes the browser fetch it from Google.
+st.set_page_config(page_title="Kratom evidence", page_icon=str(Path(__file__).with_name("favicon.png")), layout="wide")
 
 path = data.db_path_from(sys.argv[1:])
 status = data.check(path)

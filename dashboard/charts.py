@@ -45,7 +45,8 @@ def per_year(year_designs: pd.DataFrame) -> alt.Chart:
     return alt.Chart(df).mark_bar().encode(
         x=alt.X("pub_year:O", title="year of publication"),
         y=alt.Y("sum(records):Q", title="records"),
-        color=alt.Color("design:N", scale=design_scale(df["design"]), sort=DESIGN_ORDER, title="design"),
+        color=alt.Color("design:N", scale=design_scale(df["design"]), sort=DESIGN_ORDER, title="design",
+                        legend=alt.Legend(labelLimit=260)),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("pub_year:O", title="year"), alt.Tooltip("design:N"),
                  alt.Tooltip("records:Q", format=",")],
@@ -60,7 +61,8 @@ def topics_by_design(emap: pd.DataFrame) -> alt.Chart:
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("topic_label:N", sort=list(totals.index), title=None, axis=alt.Axis(labelLimit=240)),
         x=alt.X("sum(records):Q", title="records (a record can have several topics)"),
-        color=alt.Color("design:N", scale=design_scale(df["design"]), sort=DESIGN_ORDER, title="design"),
+        color=alt.Color("design:N", scale=design_scale(df["design"]), sort=DESIGN_ORDER, title="design",
+                        legend=alt.Legend(labelLimit=260)),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("topic_label:N", title="topic"), alt.Tooltip("design:N"),
                  alt.Tooltip("records:Q", format=",")],

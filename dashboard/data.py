@@ -31,8 +31,10 @@ Token = tuple[Any, ...]
 #: Rows of the browse table per page, and the most rows any drill-down lists at once.
 PAGE_SIZE = 50
 LIST_CAP = 200
-#: Threads for reads that can run side by side.
+#: Threads for reads that can run side by side; claims build large frames, so fewer of them at once
+#: (each claim's records take tens of MB while they are read).
 WORKERS = 4
+CLAIM_WORKERS = 2
 #: SQLite refuses more bound values than this in one statement (SQLITE_MAX_VARIABLE_NUMBER).
 MAX_PMIDS = 30_000
 
@@ -104,7 +106,8 @@ def _cached(func):
     return st.cache_data(show_spinner=False, max_entries=64)(func)
 
 
-def parallel(path: str, calls: dict[str, Callable[[sqlite_utils.Database], Any]]) -> dict[str, Any]:
+def parallel(path: str, calls: dict[str, Callable[[sqlite_utils.Database], Any]],
+             workers: int | None = None) -> dict[str, Any]:
     """Run independent reads at once, each on its own read-only connection.
 
     SQLite lets go of the GIL while it works, so a page's queries overlap instead of queueing
@@ -116,7 +119,7 @@ def parallel(path: str, calls: dict[str, Callable[[sqlite_utils.Database], Any]]
 
     if len(calls) == 1:
         return {name: run(call) for name, call in calls.items()}
-    with ThreadPoolExecutor(max_workers=min(len(calls), WORKERS)) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(calls), workers or WORKERS)) as pool:
         futures = {name: pool.submit(run, call) for name, call in calls.items()}
         return {name: future.result() for name, future in futures.items()}
 
@@ -155,7 +158,8 @@ def topic_summaries(path: str, token: Token, f: Filters) -> pd.DataFrame:
 def claim_profiles(path: str, token: Token, f: Filters) -> pd.DataFrame:
     """Every claim's evidence profile, the claims read side by side."""
     claims = _claims()
-    found = parallel(path, {c.id: (lambda db, c=c: query.claim_profiles(db, f, claims=[c])) for c in claims})
+    found = parallel(path, {c.id: (lambda db, c=c: query.claim_profiles(db, f, claims=[c])) for c in claims},
+                     workers=CLAIM_WORKERS)
     return pd.concat([found[c.id] for c in claims], ignore_index=True) if claims else pd.DataFrame()
 
 
@@ -170,6 +174,18 @@ def records(path: str, token: Token, f: Filters, sort: str = "year", descending:
             limit: int | None = PAGE_SIZE, offset: int = 0) -> pd.DataFrame:
     with opened(path) as db:
         return query.records(db, f, sort=sort, descending=descending, limit=limit, offset=offset)
+
+
+@_cached
+def browse_page(path: str, token: Token, f: Filters, sort: str, descending: bool, page: int
+                ) -> tuple[int, pd.DataFrame]:
+    """How many records match, and one page of them, read side by side."""
+    found = parallel(path, {
+        "n": lambda db: query.count_records(db, f),
+        "rows": lambda db: query.records(db, f, sort=sort, descending=descending, limit=PAGE_SIZE,
+                                         offset=(page - 1) * PAGE_SIZE),
+    })
+    return found["n"], found["rows"]
 
 
 @_cached
