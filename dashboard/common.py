@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,11 +135,39 @@ def table_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def records_table(df: pd.DataFrame, key: str, select: bool = False):
-    """Show records with PubMed and DOI links; with ``select``, a row click picks a record."""
+def records_table(df: pd.DataFrame, key: str, on_pick: Callable[[str, list[int]], None] | None = None):
+    """Show records with PubMed and DOI links; with ``on_pick``, a row click calls it with the
+    table's key and the PMIDs shown (before the rerun, so what it writes to the URL stays)."""
     frame = table_frame(df)
-    kwargs = dict(on_select="rerun", selection_mode="single-row") if select else {}
+    kwargs = {}
+    if on_pick is not None:
+        kwargs = dict(on_select=functools.partial(on_pick, key, [int(p) for p in df["pmid"]]),
+                      selection_mode="single-row")
     return st.dataframe(frame, hide_index=True, column_config=TABLE_CONFIG, key=key, width="stretch", **kwargs)
+
+
+# Callbacks: they run before the script, so the query string they change reaches the browser
+# (a change followed by st.rerun() does not).
+
+
+def drop_param(name: str) -> None:
+    if name in st.query_params:
+        del st.query_params[name]
+
+
+def open_picked(key: str, pmids: list[int]) -> None:
+    """A row was clicked: show its record (?record=PMID)."""
+    rows = st.session_state[key].selection.rows
+    if rows:
+        st.query_params["record"] = str(pmids[rows[0]])
+
+
+def open_typed(key: str) -> None:
+    """The PMID box was submitted: show that record, or say what a PMID looks like."""
+    typed = (st.session_state.get(key) or "").strip()
+    st.session_state[f"{key}_wrong"] = bool(typed) and not typed.isdigit()
+    if typed.isdigit():
+        st.query_params["record"] = typed
 
 
 def fmt_int(n) -> str:

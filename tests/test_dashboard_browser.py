@@ -131,6 +131,13 @@ def test_a_filter_changes_the_table_and_follows_the_reader(server, demo):
         page.wait_for_timeout(500)
         assert table.screenshot() != before, "the table looks the same after the filter changed"
         assert "designs=randomized_trial" in page.url  # the view can be shared and bookmarked
+
+        # A click on a row opens its record, and the record's address can be shared too.
+        box = table.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)  # the first row's selection cell
+        expect(page.get_by_role("button", name="Close the record")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Study design: Randomized trial")).to_be_visible()
+        assert re.search(r"record=\d+", page.evaluate("location.href"))
         page.screenshot(path=str(SHOTS / "dashboard-browse.png"))
 
         # The filter follows the reader to another page...

@@ -23,9 +23,7 @@ if claim_id:
     else:
         f = data.claim_filters(ctx.db, ctx.token, claim.id, f)
         st.info(f"Records that speak to the claim **{text.md(claim.claim)}**.")
-        if st.button("Show all records again", key="clear_claim"):
-            del params["claim"]
-            st.rerun()
+        st.button("Show all records again", key="clear_claim", on_click=common.drop_param, args=("claim",))
 
 # The count and the page of rows are read side by side (the widgets below keep their state).
 sort = st.session_state.get("browse_sort", "year")
@@ -47,9 +45,7 @@ if wanted and wanted.isdigit():
             st.warning(f"PMID {wanted} is not in this database.")
         else:
             record.show(rec)
-        if st.button("Close the record", key="close_record"):
-            del params["record"]
-            st.rerun()
+        st.button("Close the record", key="close_record", on_click=common.drop_param, args=("record",))
 
 if common.no_match(n):
     st.stop()
@@ -60,23 +56,15 @@ c2.toggle("Descending", value=True, key="browse_desc")
 c3.number_input(f"Page (of {pages:,}, {data.PAGE_SIZE} records each)", min_value=1, max_value=pages, step=1,
                 key="browse_page")
 table_key = f"browse_table_{hash((f, sort, descending, page)) & 0xFFFFFFFF:x}"
-event = common.records_table(rows, key=table_key, select=True)
+common.records_table(rows, key=table_key, on_pick=common.open_picked)
 st.caption(f"Records {(page - 1) * data.PAGE_SIZE + 1:,}–{(page - 1) * data.PAGE_SIZE + len(rows):,} of {n:,}. "
            "Click a row to open the record; the column headers sort this page.")
-picked = event.selection.rows if event is not None else []
-if picked and st.session_state.get("browse_last_pick") != (table_key, picked[0]):
-    st.session_state["browse_last_pick"] = (table_key, picked[0])
-    params["record"] = str(int(rows.iloc[picked[0]]["pmid"]))
-    st.rerun()
-
 with st.form("open_pmid", border=False):
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    typed = c1.text_input("Open a record by PMID", key="browse_pmid", max_chars=12)
-    if c2.form_submit_button("Open") and typed.strip():
-        if typed.strip().isdigit():
-            params["record"] = typed.strip()
-            st.rerun()
-        st.warning("A PMID is a number, such as 33573427.")
+    c1.text_input("Open a record by PMID", key="browse_pmid", max_chars=12)
+    c2.form_submit_button("Open", on_click=common.open_typed, args=("browse_pmid",))
+if st.session_state.get("browse_pmid_wrong"):
+    st.warning("A PMID is a number, such as 33573427.")
 
 st.subheader("Download this table")
 st.caption(f"All {n:,} filtered records with every column (abstract, authors, MeSH, labels and their evidence). "
