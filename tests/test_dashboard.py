@@ -349,6 +349,21 @@ def test_an_evidence_map_cell_leads_to_its_records(app, demo_db):
     assert shown_count(browse) == cell.records
 
 
+def test_a_cell_left_out_by_a_new_filter_falls_back_to_one_that_is_there(app, demo_db):
+    at = app(demo_db, "views/evidence_map.py")
+    with open_db(demo_db) as db:
+        biggest = query.topic_summaries(db).sort_values("records").iloc[-1].topic
+    assert at.selectbox(key="map_topic").value == biggest  # the map opens on the largest topic
+    at.selectbox(key="map_topic").set_value("liver_injury").run()
+    at.selectbox(key="map_design").set_value("case_report").run()
+    at.sidebar.multiselect(key="f_topics").set_value(["pain"]).run()
+    no_exception(at)
+    assert at.selectbox(key="map_topic").value == "pain"
+    at.sidebar.multiselect(key="f_designs").set_value(["survey"]).run()
+    assert at.selectbox(key="map_design").value == "survey"
+    assert "Pain × Survey" in texts(at)
+
+
 def test_the_evidence_map_says_the_strongest_evidence_per_topic(app, demo_db):
     at = app(demo_db, "views/evidence_map.py")
     with open_db(demo_db) as db:

@@ -29,8 +29,10 @@ event = st.altair_chart(charts.heatmap(emap, measure or "records"), width="stret
 st.subheader("The records behind a cell")
 cells = {(r.topic, None if pd.isna(r.study_type) else r.study_type): r for r in emap.itertuples()}
 picked = charts.selected_cell(event)
-topics = sorted({t for t, _ in cells}, key=topic_label)
+topics = sorted({t for t, _ in cells}, key=lambda t: -sum(r.records for (x, _), r in cells.items() if x == t))
 c1, c2 = st.columns(2)
+if st.session_state.get("map_topic") not in topics:  # first visit, or the filters left it out
+    st.session_state["map_topic"] = topics[0]
 if picked in cells and picked != st.session_state.get("map_last_pick"):  # a new click moves the pickers
     st.session_state["map_topic"], st.session_state["map_design"] = picked[0], picked[1] or NOT_TAGGED
 st.session_state["map_last_pick"] = picked
