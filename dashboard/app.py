@@ -8,6 +8,7 @@ Checks the database, draws the filters (kept in the URL), and hands each page a
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -44,4 +45,8 @@ page = st.navigation([
     st.Page(common.PAGES["browse"], title="Browse records", icon=":material/search:"),
     st.Page(common.PAGES["data-quality"], title="Data quality", icon=":material/fact_check:"),
 ])
-page.run()
+try:
+    page.run()
+except sqlite3.Error as exc:  # locked for longer than the busy timeout, damaged, replaced while read...
+    st.error(f"Reading `{path}` failed: {exc}. Reload the page; if it keeps failing, check the file with "
+             f"`kratom-evidence stats --db {path}`.")

@@ -63,7 +63,8 @@ Reload this page afterwards; the dashboard reads the database as it is now.
 
 def synthetic_banner() -> None:
     st.warning("**Synthetic demo data.** These records were written by the kratom-evidence project to show how "
-               "the dashboard works. They are not real publications and say nothing about kratom.", icon=":material/science:")
+               "the dashboard works. They are not real publications and say nothing about kratom.",
+               icon=":material/science:")
 
 
 def problem(status: data.Status, path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ import pandas as pd
 import sqlite_utils
 import streamlit as st
 
+from dashboard import filters
 from ingest import export, query, store
 from ingest.errors import SchemaError, StoreError
 from ingest.query import Filters
@@ -35,8 +36,6 @@ LIST_CAP = 200
 #: (each claim's records take tens of MB while they are read).
 WORKERS = 4
 CLAIM_WORKERS = 2
-#: SQLite refuses more bound values than this in one statement (SQLITE_MAX_VARIABLE_NUMBER).
-MAX_PMIDS = 30_000
 
 SORT_LABELS = {"year": "Year", "first_seen": "First stored", "pmid": "PMID", "title": "Title",
                "journal": "Journal", "design": "Design (by code)", "confidence": "Tagger confidence",
@@ -47,7 +46,7 @@ DOWNLOADS = {"csv": "CSV", "xlsx": "Excel", "ris": "RIS (Zotero, EndNote)"}
 # --------------------------------------------------------------------------- which database
 
 
-def db_path_from(argv: Sequence[str], environ: os._Environ | dict[str, str] = os.environ) -> Path:
+def db_path_from(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Path:
     """``--db PATH`` after ``streamlit run app.py --``, else EVIDENCE_DB, else evidence.db."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--db")
@@ -234,7 +233,7 @@ def claim_filters(path: str, token: Token, claim_id: str, f: Filters) -> Filters
         pmids = tuple(int(p) for p in query.claim_records(db, found, f)["pmid"])
     if not pmids:
         return None
-    return f.with_(pmids=pmids[:MAX_PMIDS])
+    return f.with_(pmids=pmids[:filters.MAX_PMIDS])
 
 
 def export_key(path: str, token: Token, f: Filters | None) -> tuple:

@@ -18,6 +18,8 @@ from ingest.query import NOT_TAGGED, Filters, SearchError, design_label, fts_que
 from ingest.taxonomy import DESIGN_CODES, TOPIC_CODES
 
 FILTER_PARAMS = frozenset(f.name for f in fields(Filters))
+#: At most this many PMIDs from a URL (SQLite takes at most 32,766 values in one statement).
+MAX_PMIDS = 30_000
 ABSTRACT_CHOICES = {"any": "with or without", "yes": "with an abstract", "no": "without an abstract"}
 
 # Session-state keys of the filter widgets.
@@ -65,6 +67,7 @@ def sanitise(f: Filters, choices: Choices) -> Filters:
         topics=tuple(t for t in f.topics if t in choices.topics),
         journals=tuple(j for j in f.journals if j in choices.journals),
         languages=tuple(lang for lang in f.languages if lang in choices.languages),
+        pmids=f.pmids[:MAX_PMIDS],
     )
 
 

@@ -24,7 +24,10 @@ def link_line(link: dict[str, Any], words: dict[str, str]) -> str:
     what = words.get(link.get("type") or "", link.get("type") or "Linked")
     pmid = link.get("pmid")
     target = f"[PMID {pmid}]({PUBMED_URL.format(pmid=pmid)})" if pmid else md(link.get("source") or "a notice")
-    title = f": {md(link['title'])}" if link.get("title") else (f" ({md(link['source'])})" if link.get("source") and pmid else "")
+    if link.get("title"):
+        title = f": {md(link['title'])}"
+    else:
+        title = f" ({md(link['source'])})" if link.get("source") and pmid else ""
     return f"{what} {target}{title}"
 
 

@@ -105,7 +105,8 @@ def strongest_sentence(row: Any) -> str:
     """'Pain: the strongest evidence is 3 randomized trials (... in all).' for a topic summary row."""
     if row.strongest_design is None:
         return f"**{row.topic_label}**: study designs not tagged yet ({row.records:,} records)."
-    return f"**{row.topic_label}**: strongest evidence: **{row.strongest.lower()}**. {row.summary[0].upper()}{row.summary[1:]}."
+    summary = row.summary[0].upper() + row.summary[1:]
+    return f"**{row.topic_label}**: strongest evidence: **{row.strongest.lower()}**. {summary}."
 
 
 def claim_line(row: Any) -> str:

@@ -319,6 +319,23 @@ def test_nonsense_in_the_url_is_ignored_not_fatal(app, demo_db):
     assert at.sidebar.multiselect(key="f_journals").value == []
 
 
+def test_a_url_with_too_many_pmids_is_cut_not_fatal(app, demo_db, visible):
+    pmids = ",".join(str(90_000_001 + i) for i in range(40_000))
+    at = app(demo_db, "views/browse.py", pmids=pmids)
+    no_exception(at)
+    assert shown_count(at) == visible  # the demo's PMIDs are among the first 30,000
+    assert f"{filters.MAX_PMIDS:,} chosen records" in at.sidebar.info[0].value
+
+
+def test_a_database_error_while_reading_is_a_message_not_a_traceback(app, demo_db, monkeypatch):
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+    monkeypatch.setattr(data, "browse_page", locked)
+    at = app(demo_db, "views/browse.py")
+    no_exception(at)
+    assert "database is locked" in at.error[0].value and "kratom-evidence stats" in at.error[0].value
+
+
 def test_reset_clears_every_filter(app, demo_db, visible):
     at = app(demo_db, "views/browse.py", designs="survey", search="pain")
     at.sidebar.button(key="reset_filters").click().run()
