@@ -622,6 +622,27 @@ def labels_combine(files: tuple[Path, ...], output: Path | None, taxonomy: str |
 
 @cli.command()
 @db_option()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. 127.0.0.1 keeps the dashboard on this machine; 0.0.0.0 shows it "
+                   "to your network.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to listen on.")
+def dashboard(db_path: Path | None, host: str, port: int) -> None:
+    """Start the dashboard (Streamlit) over the database, read-only; stop it with Ctrl-C.
+
+    Open the address it prints (http://127.0.0.1:8501 by default). The dashboard never
+    writes to the database and never sends usage statistics. A missing or empty database
+    gets a page that says how to fill it.
+    """
+    from dashboard.serve import serve
+
+    path = _db(db_path)
+    if not path.exists():
+        click.echo(f"note: no database at {path} yet; the dashboard will say how to create one", err=True)
+    serve(path, host, port)
+
+
+@cli.command()
+@db_option()
 @lock_option
 def migrate(db_path: Path | None, lock_timeout: float) -> None:
     """Upgrade a database written by an older version to this version's schema."""

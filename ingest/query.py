@@ -205,6 +205,21 @@ def evidence_map(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFr
     return out
 
 
+def topic_design_counts(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFrame:
+    """Records per topic and design, with the participants their human studies state: the
+    evidence map's counts without its per-cell PMIDs (one GROUP BY, for charts)."""
+    cond, params = where(f)
+    human = ",".join(f"'{d}'" for d in sorted(HUMAN_DESIGNS))
+    df = _frame(db, f"SELECT x.topic, e.study_type, count(*) AS records, "
+                    f"coalesce(sum(e.sample_size) FILTER (WHERE e.study_type IN ({human})), 0) AS participants "
+                    f"FROM evidence e JOIN (SELECT DISTINCT pmid, topic FROM effective_topics) x ON x.pmid = e.pmid "
+                    f"WHERE {cond} GROUP BY x.topic, e.study_type", params)
+    df.insert(1, "topic_label", [topic_label(t) for t in df["topic"]])
+    df.insert(3, "design", [design_label(c) for c in df["study_type"]])
+    df["rank"] = [design_rank(c) for c in df["study_type"]]
+    return df.sort_values(["topic", "rank"]).drop(columns="rank").reset_index(drop=True)
+
+
 def describe_counts(counts: Mapping[str | None, int], participants: int, sized: int) -> str:
     """'3 randomized trials, 12 observational studies, 40 case reports; 4,100 participants'."""
     parts = []
@@ -282,8 +297,9 @@ def claim_records(db: sqlite_utils.Database, claim: Claim, f: Filters = Filters(
     cond, params = where(f.with_(include_retracted=True))
     marks = ",".join("?" * len(claim.topics))
     having = f"HAVING count(DISTINCT x.topic) = {len(set(claim.topics))}" if claim.require_all else ""
+    abstract = "a.abstract" if claim.pattern is not None else "NULL AS abstract"  # read only when searched
     df = _frame(db, f"SELECT e.pmid, e.title, e.pub_year, e.journal, e.study_type, e.sample_size, e.is_retracted, "
-                    f"a.abstract, a.comments_corrections FROM evidence e JOIN articles a ON a.pmid = e.pmid "
+                    f"{abstract}, a.comments_corrections FROM evidence e JOIN articles a ON a.pmid = e.pmid "
                     f"JOIN effective_topics x ON x.pmid = e.pmid AND x.topic IN ({marks}) "
                     f"WHERE {cond} GROUP BY e.pmid {having} ORDER BY e.pub_year DESC, e.pmid DESC",
                 params=list(claim.topics) + params)
@@ -291,8 +307,9 @@ def claim_records(db: sqlite_utils.Database, claim: Claim, f: Filters = Filters(
         text = (df["title"].fillna("") + " " + df["abstract"].fillna("")).str.lower()
         df = df[[bool(claim.pattern.search(t)) for t in text]]
     df = df.copy()
-    df["corrected"] = [any(link.get("type") in ("ErratumIn", "ExpressionOfConcernIn", "CorrectedandRepublishedIn")
-                           for link in json.loads(c or "[]")) for c in df["comments_corrections"]]
+    df["corrected"] = [c not in (None, "", "[]") and any(
+        link.get("type") in ("ErratumIn", "ExpressionOfConcernIn", "CorrectedandRepublishedIn")
+        for link in json.loads(c)) for c in df["comments_corrections"]]
     return df.drop(columns=["abstract", "comments_corrections"]).reset_index(drop=True)
 
 
@@ -425,3 +442,19 @@ def export_rows(db: sqlite_utils.Database, f: Filters = Filters(), batch: int = 
                 row[name] = json.loads(row[name]) if row[name] else []
             yield row
         last = rows[-1][0]
+
+
+# --------------------------------------------------------------------------- PubMed's own labels
+
+
+def medline_labels(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFrame:
+    """The filtered MEDLINE-indexed records (those PubMed's indexers gave publication types),
+    with those types (a list) beside the tagger's design: pmid, title, publication_types,
+    indexing_method, machine_study_type, study_type_confidence. For checking the tagger
+    against PubMed's labels (``ingest.evaluate.pubmed_design`` maps the types to a design)."""
+    cond, params = where(f)
+    df = _frame(db, f"SELECT e.pmid, e.title, a.publication_types, a.indexing_method, e.machine_study_type, "
+                    f"e.study_type_confidence FROM evidence e JOIN articles a ON a.pmid = e.pmid "
+                    f"WHERE {cond} AND e.citation_status = 'MEDLINE' ORDER BY e.pmid", params)
+    df["publication_types"] = [json.loads(t) if t else [] for t in df["publication_types"]]
+    return df

@@ -323,6 +323,20 @@ def get_meta(db: sqlite_utils.Database, key: str) -> str | None:
 # --------------------------------------------------------------------------- the write lock
 
 
+#: Descriptors of the write locks this process holds (a forked worker closes its copies).
+_HELD_LOCKS: set[int] = set()
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: drop the copies of the parent's lock descriptors. An flock lasts
+    while any copy is open, so the parent keeps its lock, and a parent killed outright leaves
+    no lock behind in its children."""
+    for fd in list(_HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        _HELD_LOCKS.discard(fd)
+
+
 @contextlib.contextmanager
 def write_lock(db_path: str | os.PathLike, timeout: float = 60.0) -> Iterator[None]:
     """Hold ``<db>.lock`` while writing, so that two ingestions never write at once.
@@ -351,8 +365,10 @@ def write_lock(db_path: str | os.PathLike, timeout: float = 60.0) -> Iterator[No
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _HELD_LOCKS.add(fd)
         yield
     finally:
+        _HELD_LOCKS.discard(fd)
         os.close(fd)  # closing the descriptor releases the flock
 
 

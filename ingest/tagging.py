@@ -93,15 +93,18 @@ _TAGGER: Tagger | None = None
 
 
 def worker_context():
-    """Worker processes are spawned, not forked: a forked worker would inherit the database's
-    write lock and keep it after its parent died."""
+    """Workers are forked where the system can (quick to start, and they do not re-import the
+    parent's main module, which may be anything: a console script, a notebook, a test runner);
+    each first closes its copy of the write lock (see store.close_inherited_locks)."""
     import multiprocessing
 
-    return multiprocessing.get_context("spawn")
+    return multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
 
 
 def _die_with_parent() -> None:
-    """Ask Linux to end this worker when its parent ends (even by SIGKILL); elsewhere a no-op."""
+    """Drop inherited write locks, and ask Linux to end this worker when its parent ends (even
+    by SIGKILL; elsewhere that part is a no-op)."""
+    store.close_inherited_locks()
     try:
         import ctypes
         import signal
