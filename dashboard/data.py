@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ WORKERS = 4
 CLAIM_WORKERS = 2
 
 SORT_LABELS = {"year": "Year", "first_seen": "First stored", "pmid": "PMID", "title": "Title",
-               "journal": "Journal", "design": "Design (by code)", "confidence": "Tagger confidence",
+               "journal": "Journal", "design": "Design (evidence order)", "confidence": "Tagger confidence",
                "sample_size": "Participants"}
 DOWNLOADS = {"csv": "CSV", "xlsx": "Excel", "ris": "RIS (Zotero, EndNote)"}
 
@@ -52,6 +53,15 @@ def db_path_from(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -
     parser.add_argument("--db")
     known, _ = parser.parse_known_args(list(argv))
     return Path(known.db or environ.get("EVIDENCE_DB") or store.DEFAULT_DB)
+
+
+def claims_path_from(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Path | None:
+    """``--claims FILE`` after ``streamlit run app.py --``, else EVIDENCE_CLAIMS, else None (built in)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--claims")
+    known, _ = parser.parse_known_args(list(argv))
+    found = known.claims or environ.get("EVIDENCE_CLAIMS")
+    return Path(found) if found else None
 
 
 def state_token(path: Path) -> Token:
@@ -153,10 +163,15 @@ def topic_summaries(path: str, token: Token, f: Filters) -> pd.DataFrame:
         return query.topic_summaries(db, f, emap=evidence_map(path, token, f))
 
 
-@_cached
 def claim_profiles(path: str, token: Token, f: Filters) -> pd.DataFrame:
-    """Every claim's evidence profile, the claims read side by side."""
-    claims = _claims()
+    """Every claim's evidence profile, the claims read side by side (raises EvidenceError when
+    the claims file given cannot be read)."""
+    return _claim_profiles(path, token, f, claims_path_from(sys.argv[1:]))
+
+
+@_cached
+def _claim_profiles(path: str, token: Token, f: Filters, claims_file: Path | None) -> pd.DataFrame:
+    claims = _load_claims(claims_file)
     found = parallel(path, {c.id: (lambda db, c=c: query.claim_profiles(db, f, claims=[c])) for c in claims},
                      workers=CLAIM_WORKERS)
     return pd.concat([found[c.id] for c in claims], ignore_index=True) if claims else pd.DataFrame()
@@ -212,13 +227,18 @@ def pubmed_agreement(path: str, token: Token, f: Filters) -> dict[str, Any]:
 
 
 def claim(claim_id: str) -> query.Claim | None:
-    """A claim of the built-in claims file, by id."""
+    """A claim of the claims file in use, by id."""
     return next((c for c in _claims() if c.id == claim_id), None)
 
 
-@st.cache_resource(show_spinner=False)
 def _claims() -> list[query.Claim]:
-    return query.load_claims()
+    """The claims file given with ``--claims`` (or EVIDENCE_CLAIMS), else the built-in one."""
+    return _load_claims(claims_path_from(sys.argv[1:]))
+
+
+@st.cache_resource(show_spinner=False)
+def _load_claims(path: Path | None) -> list[query.Claim]:
+    return query.load_claims(path)
 
 
 @_cached

@@ -9,8 +9,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
 
 
-def streamlit_args(db: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> list[str]:
-    """``streamlit run`` arguments: the address, no usage statistics, no browser, the database after ``--``."""
+def streamlit_args(db: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+                   claims: Path | None = None) -> list[str]:
+    """``streamlit run`` arguments: the address, no usage statistics, no browser; the database
+    (and a claims file, if given) after ``--``."""
     return [
         "run", str(APP),
         "--server.address", host,
@@ -21,10 +23,11 @@ def streamlit_args(db: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT)
         "--server.runOnSave", "false",
         "--client.toolbarMode", "viewer",        # no "Deploy" button: this is a reader's tool
         "--", "--db", str(db),
+        *(["--claims", str(claims)] if claims is not None else []),
     ]
 
 
-def serve(db: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+def serve(db: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, claims: Path | None = None) -> None:
     """Run the dashboard until interrupted (blocks)."""
     from streamlit import net_util
     from streamlit.web import cli as streamlit_cli
@@ -33,4 +36,4 @@ def serve(db: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     # machine's public address to print an "External URL". This tool makes no such request.
     if hasattr(net_util, "get_external_ip"):
         net_util.get_external_ip = lambda: None
-    streamlit_cli.main(args=streamlit_args(db, host, port), prog_name="streamlit")
+    streamlit_cli.main(args=streamlit_args(db, host, port, claims), prog_name="streamlit")

@@ -620,13 +620,89 @@ def labels_combine(files: tuple[Path, ...], output: Path | None, taxonomy: str |
         click.echo(text, nl=False)
 
 
+def claims_option(func):
+    return click.option(
+        "--claims", "claims_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        envvar="EVIDENCE_CLAIMS",
+        help="A TOML file of claims ([[claim]] tables like the built-in ingest/data/claims.toml), used "
+             "instead of the built-in claims [env EVIDENCE_CLAIMS].",
+    )(func)
+
+
+def _load_claims(claims_file: Path | None, taxonomy: str | None = None):
+    """The claims, checked against the topic codes: a claim naming an unknown topic is an error."""
+    from .query import load_claims
+
+    claims = load_claims(claims_file)
+    codes = set(_topic_codes(taxonomy))
+    for claim in claims:
+        unknown = sorted(set(claim.topics) - codes)
+        if unknown:
+            raise click.ClickException(
+                f"claims file {claims_file or 'built-in'}: claim {claim.id!r} names unknown topic(s) "
+                f"{', '.join(unknown)} (known: {', '.join(sorted(codes))})")
+    if not claims:
+        raise click.ClickException(f"claims file {claims_file}: no [[claim]] tables")
+    return claims
+
+
+@cli.command()
+@db_option()
+@filter_options
+@claims_option
+@taxonomy_option
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True,
+              help="text: one line per claim; csv and json: one row per claim with counts by design.")
+def claims(db_path: Path | None, filters, claims_file: Path | None, taxonomy: str | None, fmt: str) -> None:
+    """What each claim about kratom rests on: its records by study design, in evidence order.
+
+    A claim's records are those tagged with its topics (any of them, or all with
+    match = "all") and, when the claim lists phrases, mentioning one of them. Retracted
+    records are listed but not counted unless --include-retracted is given.
+    """
+    import csv
+    import json
+
+    from . import query
+
+    chosen = _load_claims(claims_file, taxonomy)
+    db = _open_readonly(db_path)
+    if query.is_synthetic_demo(db):
+        click.echo("note: this database holds the synthetic demo sample, not real publications", err=True)
+    with store.translate_errors(_db(db_path)):
+        profiles = query.claim_profiles(db, filters, claims=chosen)
+    if fmt == "text":
+        for row in profiles.itertuples():
+            strongest = f"strongest: {row.strongest}" if row.records else "no records"
+            click.echo(f"{row.claim}\n  {row.summary} ({strongest})")
+            if row.retracted_or_corrected:
+                flagged = ", ".join(f"{r['pmid']} ({'retracted' if r['retracted'] else 'corrected'})"
+                                    for r in row.retracted_or_corrected)
+                click.echo(f"  retracted or corrected: {flagged}")
+        return
+    rows = []
+    for row in profiles.itertuples():
+        counts = {code: row.by_design.get(code, 0) for code in DESIGN_CODES}
+        rows.append({"id": row.id, "claim": row.claim, "topics": ";".join(row.topics), "records": row.records,
+                     **counts, "not_tagged": row.by_design.get(None, 0),
+                     "strongest_design": row.strongest_design or "", "participants": row.participants,
+                     "newest_year": row.newest_year or "", "summary": row.summary})
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 @cli.command()
 @db_option()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. 127.0.0.1 keeps the dashboard on this machine; 0.0.0.0 shows it "
                    "to your network.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True, help="Port to listen on.")
-def dashboard(db_path: Path | None, host: str, port: int) -> None:
+@claims_option
+def dashboard(db_path: Path | None, host: str, port: int, claims_file: Path | None) -> None:
     """Start the dashboard (Streamlit) over the database, read-only; stop it with Ctrl-C.
 
     Open the address it prints (http://127.0.0.1:8501 by default). The dashboard never
@@ -636,9 +712,13 @@ def dashboard(db_path: Path | None, host: str, port: int) -> None:
     from dashboard.serve import serve
 
     path = _db(db_path)
+    if claims_file is not None:
+        from .query import load_claims
+
+        load_claims(claims_file)  # a broken claims file stops here, not in the browser
     if not path.exists():
         click.echo(f"note: no database at {path} yet; the dashboard will say how to create one", err=True)
-    serve(path, host, port)
+    serve(path, host, port, claims=claims_file)
 
 
 @cli.command()

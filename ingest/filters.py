@@ -55,7 +55,9 @@ class Filters:
         params: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value in (None, "", (), False) and not (f.name == "has_abstract" and value is False):
+            # Identity and type, not equality: 0 == False, and a year or run number 0 is a value.
+            empty = value is None or value == "" or value == () or (value is False and f.name == "include_retracted")
+            if empty:
                 continue
             if isinstance(value, tuple):
                 params[f.name] = ",".join(str(v) for v in value)

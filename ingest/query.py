@@ -353,7 +353,10 @@ def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: li
 TABLE_COLUMNS = ["pmid", "title", "pub_year", "journal", "study_type", "study_type_confidence", "topics",
                  "sample_size", "doi", "is_retracted", "curated", "has_abstract"]
 SORTS = {"year": "e.pub_year", "pmid": "e.pmid", "title": "e.title", "journal": "e.journal",
-         "design": "e.study_type", "confidence": "e.study_type_confidence", "sample_size": "e.sample_size",
+         # evidence order: the strongest design ranks highest, so descending puts randomized trials first
+         "design": "CASE e.study_type " + " ".join(f"WHEN '{c}' THEN {len(DESIGN_CODES) - i}"
+                                                   for i, c in enumerate(DESIGN_CODES)) + " END",
+         "confidence": "e.study_type_confidence", "sample_size": "e.sample_size",
          "first_seen": "e.first_seen"}
 
 

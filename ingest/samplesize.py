@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .taxonomy import HUMAN_DESIGNS
 from .textview import TextView
 
-VERSION = "samplesize-1"
+VERSION = "samplesize-2"  # 2: the phrase begins at a word
 
 _UNITS = (
     r"participants?|patients?|respondents?|adults?|users?|people|persons?|individuals?|subjects?|"
@@ -153,6 +153,14 @@ def _is_year(text: str, before: str, mods: str = "") -> bool:
 _NUMBER_START = re.compile(rf"(?<![\w.,-])(?:{_NUMBER})(?![\w])")
 
 
+def _phrase(text: str, sentence_start: int, start: int, end: int) -> str:
+    """The count with up to about 25 characters of its sentence before it, from a word's start."""
+    begin = max(start - 25, sentence_start)
+    while begin > sentence_start and (text[begin - 1].isalnum() or text[begin - 1] in "-'"):
+        begin -= 1  # never begin inside a word
+    return text[begin:end].strip()
+
+
 class SampleSizeExtractor:
     version = VERSION
 
@@ -185,7 +193,7 @@ class SampleSizeExtractor:
                 return
             if value == 1 and design != "case_report":
                 score -= 2.0  # "at least one patient", "one respondent in five": not a sample
-            candidates.append((score, -start, value, text[max(start - 25, sentence_start):end].strip()))
+            candidates.append((score, -start, value, _phrase(text, sentence_start, start, end)))
 
         # Every pattern below begins with a number: try each only where a number starts.
         starts = [m.start() for m in _NUMBER_START.finditer(text)]

@@ -218,7 +218,7 @@ def test_overview_numbers_come_from_the_query_layer(app, demo_db):
     assert len(at.get("vega_lite_chart")) == 3  # pyramid, per year, topics by design
     assert [unquote(p.proto.query_string) for p in at.get("page_link")][:3] == [
         "designs=case_report,clinical_trial,observational,qualitative,randomized_trial,survey",
-        "designs=randomized_trial", ""]  # human studies, trials, new in the last run (run 1: every record)
+        "designs=randomized_trial", "first_run_after=0"]  # human studies, trials, new in the last run (run 1)
 
 
 def test_overview_follows_the_filters(app, demo_db, visible):
@@ -434,6 +434,36 @@ def test_a_claim_with_phrases_selects_exactly_its_records(app, demo_db):
     assert shown_count(browse) == len(expected)
 
 
+def test_a_users_claims_file_replaces_the_built_in_claims(app, demo_db, tmp_path, monkeypatch):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[[claim]]\nid = "harms_liver"\nclaim = "Kratom harms the liver (my wording)"\n'
+                    'topics = ["liver_injury"]\n', encoding="utf-8")
+    monkeypatch.setenv("EVIDENCE_CLAIMS", str(mine))
+    at = app(demo_db, "views/claims.py")
+    no_exception(at)
+    shown = texts(at)
+    assert "#### Kratom harms the liver (my wording)" in shown and "Kratom relieves pain" not in shown
+    with open_db(demo_db) as db:
+        expected = query.claim_profiles(db, claims=query.load_claims(mine)).iloc[0]
+    link = next(p for p in at.get("page_link") if p.proto.query_string == "claim=harms_liver")
+    assert link.value == f"See its {expected.records} records"
+    assert shown_count(app(demo_db, "views/browse.py", claim="harms_liver")) == expected.records
+
+    mine.write_text("[[claim]\n", encoding="utf-8")  # broken: a message, not a traceback
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    broken = app(demo_db, "views/claims.py")
+    no_exception(broken)
+    assert "The claims cannot be shown: claims file" in broken.error[0].value
+
+
+def test_the_claims_file_comes_from_the_arguments_then_the_environment(tmp_path):
+    assert data.claims_path_from(["--db", "a.db", "--claims", "c.toml"], {"EVIDENCE_CLAIMS": "d.toml"}) == Path("c.toml")
+    assert data.claims_path_from([], {"EVIDENCE_CLAIMS": "d.toml"}) == Path("d.toml")
+    assert data.claims_path_from([], {}) is None
+    assert serve.streamlit_args(Path("e.db"), claims=Path("c.toml"))[-5:] == ["--", "--db", "e.db", "--claims", "c.toml"]
+
+
 def test_an_unknown_claim_says_so(app, demo_db, visible):
     at = app(demo_db, "views/browse.py", claim="kratom_cures_everything")
     no_exception(at)
@@ -588,10 +618,11 @@ def test_the_dashboard_command_serves_locally_without_usage_statistics(monkeypat
     from click.testing import CliRunner
 
     seen = {}
-    monkeypatch.setattr(serve, "serve", lambda db, host, port: seen.update(db=db, host=host, port=port))
+    monkeypatch.setattr(serve, "serve", lambda db, host, port, claims=None: seen.update(
+        db=db, host=host, port=port, claims=claims))
     result = CliRunner().invoke(cli, ["dashboard", "--db", str(tmp_path / "x.db")])
     assert result.exit_code == 0, result.output
-    assert seen == {"db": tmp_path / "x.db", "host": "127.0.0.1", "port": 8501}
+    assert seen == {"db": tmp_path / "x.db", "host": "127.0.0.1", "port": 8501, "claims": None}
     assert "no database at" in result.stderr
     args = serve.streamlit_args(Path("e.db"))
     assert args[args.index("--server.address") + 1] == "127.0.0.1"

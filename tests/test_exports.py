@@ -181,3 +181,41 @@ def test_bytes_for_download_buttons(demo_db):
     db = store.connect(demo_db, readonly=True)
     data = exporter.export_bytes(export_rows(db, Filters(designs=("survey",))), "xlsx")
     assert data[:2] == b"PK" and len(pd.read_excel(io.BytesIO(data))) > 0
+
+
+# --------------------------------------------------------------------------- claims on the command line
+
+
+def test_claims_command_counts_each_claims_records_by_design(run_cli, demo_db):
+    result = run_cli("claims", "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    pain = next(r for r in rows if r["id"] == "relieves_pain")
+    expected = scalar(demo_db, "SELECT count(DISTINCT e.pmid) FROM evidence e JOIN effective_topics t "
+                               "ON t.pmid = e.pmid AND t.topic = 'pain' WHERE e.is_retracted = 0")
+    assert pain["records"] == expected > 0
+    rcts = scalar(demo_db, "SELECT count(DISTINCT e.pmid) FROM evidence e JOIN effective_topics t "
+                           "ON t.pmid = e.pmid AND t.topic = 'pain' WHERE e.is_retracted = 0 "
+                           "AND e.study_type = 'randomized_trial'")
+    assert pain["randomized_trial"] == rcts
+    text = run_cli("claims")
+    assert text.exit_code == 0 and "Kratom relieves pain" in text.stdout and "strongest:" in text.stdout
+    assert "synthetic demo sample" in text.stderr
+
+
+def test_claims_command_reads_a_users_claims_file_and_refuses_unknown_topics(run_cli, demo_db, tmp_path):
+    mine = tmp_path / "claims.toml"
+    mine.write_text('[[claim]]\nid = "liver"\nclaim = "Kratom harms the liver"\ntopics = ["liver_injury"]\n',
+                    encoding="utf-8")
+    result = run_cli("claims", "--claims", mine, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["id"] for r in rows] == ["liver"] and int(rows[0]["records"]) > 0
+
+    mine.write_text('[[claim]]\nid = "x"\nclaim = "X"\ntopics = ["livr_injury"]\n', encoding="utf-8")
+    bad = run_cli("claims", "--claims", mine)
+    assert bad.exit_code == 1 and "unknown topic(s) livr_injury" in bad.stderr
+
+    mine.write_text('[[claim]\nid = "x"\n', encoding="utf-8")
+    broken = run_cli("claims", "--claims", mine)
+    assert broken.exit_code == 1 and broken.stderr.startswith("Error: claims file") and "Traceback" not in broken.output

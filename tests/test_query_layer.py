@@ -137,6 +137,13 @@ def test_filters_round_trip_through_url_parameters():
     assert q.Filters().to_params() == {}
 
 
+def test_zero_is_a_value_in_url_parameters_not_an_empty_filter():
+    # 0 == False in Python; a filter "first stored after run 0" or a year 0 must survive the URL.
+    f = q.Filters(first_run_after=0, year_min=0)
+    assert f.to_params() == {"first_run_after": "0", "year_min": "0"}
+    assert q.Filters.from_params(f.to_params()) == f
+
+
 def test_records_table_carries_links_and_labels(known_db):
     df = q.records(known_db, q.Filters(designs=("randomized_trial",)), sort="year", descending=False)
     assert list(df.pmid) == [START, START + 1]
@@ -173,3 +180,13 @@ def test_export_rows_are_complete_and_in_pmid_order(known_db):
     assert [r["pmid"] for r in rows] == [START + i for i in range(len(LABELS))]
     assert rows[0]["topics"] == ["pain"] and isinstance(rows[0]["authors"], list)
     assert json.dumps(rows[0], default=str)
+
+
+def test_sorting_by_design_follows_evidence_order_not_the_alphabet(known_db):
+    from ingest.taxonomy import DESIGN_CODES
+    shown = [d if isinstance(d, str) else None for d in q.records(known_db, sort="design")["study_type"]]
+    tagged = [d for d in shown if d is not None]
+    assert tagged == sorted(tagged, key=DESIGN_CODES.index) and len(set(tagged)) > 2
+    assert all(d is None for d in shown[len(tagged):])  # untagged last
+    ascending = [d for d in q.records(known_db, sort="design", descending=False)["study_type"] if isinstance(d, str)]
+    assert ascending == sorted(tagged, key=DESIGN_CODES.index, reverse=True)

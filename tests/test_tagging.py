@@ -320,3 +320,13 @@ def test_the_topic_model_file_is_small_and_matches_the_taxonomy():
     data = json.loads(MODEL_FILE.read_text())
     assert MODEL_FILE.stat().st_size < 400_000 and data["topics"] == list(TOPIC_CODES)
     assert data["meta"]["trained_on"].startswith("demo_sample.xml")  # the project's own development set
+
+
+def test_the_sample_size_phrase_begins_at_a_word():
+    from ingest.record import Article
+    abstract = ("Background text. An anonymous cross-sectional online questionnaire was completed by "
+                "1,234 adults who used kratom.")
+    got = SampleSizeExtractor().extract(TextView.of(Article(pmid=1, title="t", abstract=abstract)), "survey")
+    assert got.value == 1234
+    assert got.phrase.endswith("1,234 adults") and got.phrase.split()[0] in abstract.split()
+    assert got.phrase in abstract

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import common, data, filters, text
+from ingest.errors import EvidenceError
 from ingest.query import topic_label
 
 ctx = common.context()
@@ -18,7 +19,11 @@ if not data.database_facts(ctx.db, ctx.token)["options"]["topics"]:
             "stored records.")
     st.stop()
 
-profiles = data.claim_profiles(ctx.db, ctx.token, ctx.filters)
+try:
+    profiles = data.claim_profiles(ctx.db, ctx.token, ctx.filters)
+except EvidenceError as exc:  # a claims file given with --claims that cannot be read
+    st.error(f"The claims cannot be shown: {exc}", icon=":material/error:")
+    st.stop()
 for row in profiles.itertuples():
     with st.container(border=True):
         st.markdown(f"#### {row.claim}")
