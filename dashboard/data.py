@@ -33,10 +33,9 @@ Token = tuple[Any, ...]
 #: Rows of the browse table per page, and the most rows any drill-down lists at once.
 PAGE_SIZE = 50
 LIST_CAP = 200
-#: Threads for reads that can run side by side; claims build large frames, so fewer of them at once
-#: (each claim's records take tens of MB while they are read).
+#: Threads for reads that can run side by side (SQLite lets go of the GIL while it reads).
 WORKERS = 4
-CLAIM_WORKERS = 2
+CLAIM_WORKERS = WORKERS
 
 SORT_LABELS = {"year": "Year", "first_seen": "First stored", "pmid": "PMID", "title": "Title",
                "journal": "Journal", "design": "Design (evidence order)", "confidence": "Tagger confidence",
@@ -172,8 +171,9 @@ def claim_profiles(path: str, token: Token, f: Filters) -> pd.DataFrame:
 @_cached
 def _claim_profiles(path: str, token: Token, f: Filters, claims_file: Path | None) -> pd.DataFrame:
     claims = _load_claims(claims_file)
-    found = parallel(path, {c.id: (lambda db, c=c: query.claim_profiles(db, f, claims=[c])) for c in claims},
-                     workers=CLAIM_WORKERS)
+    matches = _claim_matches(path, token, claims_file)
+    found = parallel(path, {c.id: (lambda db, c=c: query.claim_profiles(db, f, claims=[c], matches=matches))
+                            for c in claims}, workers=CLAIM_WORKERS)
     return pd.concat([found[c.id] for c in claims], ignore_index=True) if claims else pd.DataFrame()
 
 
@@ -242,6 +242,13 @@ def _load_claims(path: Path | None) -> list[query.Claim]:
 
 
 @_cached
+def _claim_matches(path: str, token: Token, claims_file: Path | None) -> query.ClaimMatches:
+    """The claims' phrase matches and the corrected records: the abstracts read once per database state."""
+    with opened(path) as db:
+        return query.claim_matches(db, _load_claims(claims_file))
+
+
+@_cached
 def claim_filters(path: str, token: Token, claim_id: str, f: Filters) -> Filters | None:
     """Filters that select exactly a claim's records within ``f`` (None: it has none)."""
     found = claim(claim_id)
@@ -250,7 +257,8 @@ def claim_filters(path: str, token: Token, claim_id: str, f: Filters) -> Filters
     if not f.topics and not found.phrases and not found.require_all:
         return f.with_(topics=found.topics)  # the same records, and a short query
     with opened(path) as db:
-        pmids = tuple(int(p) for p in query.claim_records(db, found, f)["pmid"])
+        matches = _claim_matches(path, token, claims_path_from(sys.argv[1:]))
+        pmids = tuple(int(p) for p in query.claim_records(db, found, f, matches=matches)["pmid"])
     if not pmids:
         return None
     return f.with_(pmids=pmids[:filters.MAX_PMIDS])

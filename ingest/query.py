@@ -104,9 +104,23 @@ def filter_options(db: sqlite_utils.Database) -> dict[str, Any]:
     languages = [r[0] for r in db.execute(
         "SELECT l.value FROM articles a, json_each(a.languages) l WHERE a.deleted = 0 "
         "GROUP BY l.value ORDER BY count(*) DESC")]
-    topics = [r[0] for r in db.execute("SELECT DISTINCT topic FROM effective_topics ORDER BY topic")]
+    topics = [r[0] for r in db.execute(f"SELECT DISTINCT topic FROM {topic_rows(db)} ORDER BY topic")]
     return {"year_min": years[0], "year_max": years[1], "journals": journals, "languages": languages,
             "topics": topics}
+
+
+def topic_rows(db: sqlite_utils.Database, *, distinct: bool = False) -> str:
+    """What to join for each record's (pmid, topic) rows: the ``effective_topics`` view (the
+    taggers' topics with a curator's additions and removals), or, while no curation adds or
+    removes a topic, ``article_topics`` itself: the same rows, read through its indexes in pmid
+    order instead of through a compound view that SQLite materialises first (a third of the
+    time on 100,000 records; benchmarks/README.md)."""
+    touched = db.execute(
+        "SELECT 1 FROM curations WHERE coalesce(add_topics, '[]') NOT IN ('', '[]') "
+        "OR coalesce(remove_topics, '[]') NOT IN ('', '[]') LIMIT 1").fetchone()
+    if not touched:
+        return "article_topics"
+    return "(SELECT DISTINCT pmid, topic FROM effective_topics)" if distinct else "effective_topics"
 
 
 def topic_label(code: str) -> str:
@@ -181,7 +195,7 @@ def evidence_map(db: sqlite_utils.Database, f: Filters = Filters()) -> pd.DataFr
     sample size, the newest year, and the PMIDs."""
     cond, params = where(f)
     df = _frame(db, f"SELECT x.topic, e.study_type, e.pmid, e.pub_year, e.sample_size FROM evidence e "
-                    f"JOIN effective_topics x ON x.pmid = e.pmid WHERE {cond} "
+                    f"JOIN {topic_rows(db)} x ON x.pmid = e.pmid WHERE {cond} "
                     f"GROUP BY x.topic, e.pmid ORDER BY x.topic, e.pmid", params)
     cells = []
     for (topic, design), group in df.groupby(["topic", df["study_type"].fillna(NOT_TAGGED)], sort=False):
@@ -212,7 +226,7 @@ def topic_design_counts(db: sqlite_utils.Database, f: Filters = Filters()) -> pd
     human = ",".join(f"'{d}'" for d in sorted(HUMAN_DESIGNS))
     df = _frame(db, f"SELECT x.topic, e.study_type, count(*) AS records, "
                     f"coalesce(sum(e.sample_size) FILTER (WHERE e.study_type IN ({human})), 0) AS participants "
-                    f"FROM evidence e JOIN (SELECT DISTINCT pmid, topic FROM effective_topics) x ON x.pmid = e.pmid "
+                    f"FROM evidence e JOIN {topic_rows(db, distinct=True)} x ON x.pmid = e.pmid "
                     f"WHERE {cond} GROUP BY x.topic, e.study_type", params)
     df.insert(1, "topic_label", [topic_label(t) for t in df["topic"]])
     df.insert(3, "design", [design_label(c) for c in df["study_type"]])
@@ -292,34 +306,79 @@ def load_claims(path: str | Path | None = None) -> list[Claim]:
     return claims
 
 
-def claim_records(db: sqlite_utils.Database, claim: Claim, f: Filters = Filters()) -> pd.DataFrame:
-    """The records that speak to a claim: its topics (any, or all) and, if given, its phrases."""
+CORRECTION_TYPES = ("ErratumIn", "ExpressionOfConcernIn", "CorrectedandRepublishedIn")
+
+
+@dataclass(frozen=True)
+class ClaimMatches:
+    """What the claims need from the wide columns, read once per database state: for each claim
+    with phrases, the records of its topics whose title or abstract uses one of them; and the
+    records with a correction (an erratum, an expression of concern, a corrected republication).
+    Filters then narrow these by the narrow columns alone."""
+
+    phrase_pmids: Mapping[str, frozenset[int]]
+    corrected: frozenset[int]
+
+
+def claim_matches(db: sqlite_utils.Database, claims: Iterable[Claim] | None = None) -> ClaimMatches:
+    claims = list(claims) if claims is not None else load_claims()
+    corrected = set()
+    likes = " OR ".join(f"comments_corrections LIKE '%{t}%'" for t in CORRECTION_TYPES)
+    for pmid, links in db.execute(f"SELECT pmid, comments_corrections FROM articles WHERE deleted = 0 AND ({likes})"):
+        if any(link.get("type") in CORRECTION_TYPES for link in json.loads(links)):
+            corrected.add(int(pmid))
+    found: dict[str, frozenset[int]] = {}
+    for claim in claims:
+        if claim.pattern is None:
+            continue
+        marks = ",".join("?" * len(claim.topics))
+        rows = db.execute(f"SELECT a.pmid, a.title, a.abstract FROM articles a WHERE a.deleted = 0 AND a.pmid IN "
+                          f"(SELECT x.pmid FROM {topic_rows(db)} x WHERE x.topic IN ({marks}))", list(claim.topics))
+        found[claim.id] = frozenset(int(pmid) for pmid, title, abstract in rows
+                                    if claim.pattern.search(f"{title or ''} {abstract or ''}".lower()))
+    return ClaimMatches(found, frozenset(corrected))
+
+
+def _claim_rows(db: sqlite_utils.Database, claim: Claim, f: Filters, matches: ClaimMatches,
+                columns: str) -> pd.DataFrame:
+    """The records that speak to a claim (retracted ones included), newest first: its topics
+    (any, or all), and its phrases when it has them."""
     cond, params = where(f.with_(include_retracted=True))
     marks = ",".join("?" * len(claim.topics))
     having = f"HAVING count(DISTINCT x.topic) = {len(set(claim.topics))}" if claim.require_all else ""
-    abstract = "a.abstract" if claim.pattern is not None else "NULL AS abstract"  # read only when searched
-    df = _frame(db, f"SELECT e.pmid, e.title, e.pub_year, e.journal, e.study_type, e.sample_size, e.is_retracted, "
-                    f"{abstract}, a.comments_corrections FROM evidence e JOIN articles a ON a.pmid = e.pmid "
-                    f"JOIN effective_topics x ON x.pmid = e.pmid AND x.topic IN ({marks}) "
-                    f"WHERE {cond} GROUP BY e.pmid {having} ORDER BY e.pub_year DESC, e.pmid DESC",
-                params=list(claim.topics) + params)
-    if claim.pattern is not None and len(df):
-        text = (df["title"].fillna("") + " " + df["abstract"].fillna("")).str.lower()
-        df = df[[bool(claim.pattern.search(t)) for t in text]]
-    df = df.copy()
-    df["corrected"] = [c not in (None, "", "[]") and any(
-        link.get("type") in ("ErratumIn", "ExpressionOfConcernIn", "CorrectedandRepublishedIn")
-        for link in json.loads(c)) for c in df["comments_corrections"]]
-    return df.drop(columns=["abstract", "comments_corrections"]).reset_index(drop=True)
+    phrased = ""
+    extra: list[Any] = []
+    if claim.pattern is not None:
+        phrased = "AND e.pmid IN (SELECT value FROM json_each(?))"
+        extra = [json.dumps(sorted(matches.phrase_pmids.get(claim.id, ())))]
+    df = _frame(db, f"SELECT {columns} FROM evidence e "
+                    f"JOIN {topic_rows(db)} x ON x.pmid = e.pmid AND x.topic IN ({marks}) "
+                    f"WHERE {cond} {phrased} GROUP BY e.pmid {having} ORDER BY e.pub_year DESC, e.pmid DESC",
+                params=list(claim.topics) + params + extra)
+    df["corrected"] = [int(p) in matches.corrected for p in df["pmid"]]
+    return df
 
 
-def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: list[Claim] | None = None) -> pd.DataFrame:
+def claim_records(db: sqlite_utils.Database, claim: Claim, f: Filters = Filters(),
+                  matches: ClaimMatches | None = None) -> pd.DataFrame:
+    """The records that speak to a claim: its topics (any, or all) and, if given, its phrases."""
+    matches = matches if matches is not None else claim_matches(db, [claim])
+    return _claim_rows(db, claim, f, matches, "e.pmid, e.title, e.pub_year, e.journal, e.study_type, "
+                                              "e.sample_size, e.is_retracted")
+
+
+def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: list[Claim] | None = None,
+                   matches: ClaimMatches | None = None) -> pd.DataFrame:
     """Each claim's evidence profile: records by design, the strongest design, participants, the
     newest study, and the retracted or corrected records among them (retracted ones are left out
-    of the counts unless the filters include them)."""
+    of the counts unless the filters include them). ``matches`` (from :func:`claim_matches`, which
+    reads the abstracts) can be kept while the database is unchanged: then only narrow columns
+    are read for each filter."""
+    claims = claims if claims is not None else load_claims()
+    matches = matches if matches is not None else claim_matches(db, claims)
     rows = []
-    for claim in claims if claims is not None else load_claims():
-        df = claim_records(db, claim, f)
+    for claim in claims:
+        df = _claim_rows(db, claim, f, matches, "e.pmid, e.pub_year, e.study_type, e.sample_size, e.is_retracted")
         flagged = df[(df["is_retracted"] == 1) | df["corrected"]]
         counted = df if f.include_retracted else df[df["is_retracted"] == 0]
         counts = counted["study_type"].value_counts(dropna=False).to_dict()
@@ -328,6 +387,9 @@ def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: li
         human = counted[counted["study_type"].isin(HUMAN_DESIGNS)]
         sizes = human["sample_size"].dropna()
         newest = counted.iloc[0] if len(counted) else None
+        wanted = [int(p) for p in flagged["pmid"]] + ([int(newest["pmid"])] if newest is not None else [])
+        titles = dict(db.execute("SELECT pmid, title FROM articles WHERE pmid IN (SELECT value FROM json_each(?))",
+                                 [json.dumps(wanted)]).fetchall()) if wanted else {}
         rows.append({
             "id": claim.id, "claim": claim.claim, "topics": list(claim.topics),
             "records": len(counted),
@@ -337,9 +399,10 @@ def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: li
             "participants": int(sizes.sum()),
             "newest_year": int(newest["pub_year"]) if newest is not None and pd.notna(newest["pub_year"]) else None,
             "newest_pmid": int(newest["pmid"]) if newest is not None else None,
-            "newest_title": newest["title"] if newest is not None else None,
+            "newest_title": titles.get(int(newest["pmid"])) if newest is not None else None,
             "retracted_or_corrected": [
-                {"pmid": int(r.pmid), "title": r.title, "retracted": bool(r.is_retracted), "corrected": bool(r.corrected)}
+                {"pmid": int(r.pmid), "title": titles.get(int(r.pmid)), "retracted": bool(r.is_retracted),
+                 "corrected": bool(r.corrected)}
                 for r in flagged.itertuples()],
             "summary": describe_counts(counts, int(sizes.sum()), int(len(sizes))),
             "pmids": [int(p) for p in counted["pmid"]],
@@ -367,16 +430,30 @@ def count_records(db: sqlite_utils.Database, f: Filters = Filters()) -> int:
 
 def records(db: sqlite_utils.Database, f: Filters = Filters(), *, sort: str = "year", descending: bool = True,
             limit: int | None = None, offset: int = 0) -> pd.DataFrame:
-    """The filtered records, one row each, with their effective labels and links."""
+    """The filtered records, one row each, with their effective labels and links.
+
+    A page (``limit``) is found first by PMID alone, sorted on the narrow columns, and only
+    its rows are then read in full: sorting 100,000 full rows with their topic lists took
+    0.4 s, this takes a fraction of it."""
     cond, params = where(f)
     order = SORTS.get(sort, "e.pub_year")
     direction = "DESC" if descending else "ASC"
-    sql = (f"SELECT {', '.join('e.' + c for c in TABLE_COLUMNS)} FROM evidence e WHERE {cond} "
-           f"ORDER BY {order} IS NULL, {order} {direction}, e.pmid {direction}")
-    if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
-        params = params + [limit, offset]
-    df = _frame(db, sql, params)
+    ordering = f"ORDER BY {order} IS NULL, {order} {direction}, e.pmid {direction}"
+    columns = ", ".join("e." + c for c in TABLE_COLUMNS)
+    if limit is None:
+        df = _frame(db, f"SELECT {columns} FROM evidence e WHERE {cond} {ordering}", params)
+    else:
+        page = [r[0] for r in db.execute(f"SELECT e.pmid FROM evidence e WHERE {cond} {ordering} LIMIT ? OFFSET ?",
+                                         params + [limit, offset])]
+        wanted = [json.dumps(page)]
+        narrow = columns.replace("e.topics", "NULL AS topics")  # the view's topic lists materialise every topic
+        df = _frame(db, f"SELECT {narrow} FROM evidence e WHERE e.pmid IN (SELECT value FROM json_each(?))", wanted)
+        df = df.set_index("pmid").loc[page].reset_index() if len(df) else df
+        topics: dict[int, list[str]] = {}
+        for pmid, topic in db.execute(f"SELECT DISTINCT pmid, topic FROM {topic_rows(db)} "
+                                      f"WHERE pmid IN (SELECT value FROM json_each(?)) ORDER BY pmid, topic", wanted):
+            topics.setdefault(pmid, []).append(topic)
+        df["topics"] = [json.dumps(topics.get(int(p), [])) for p in df["pmid"]]
     df["topics"] = [json.loads(t) if t else [] for t in df["topics"]]
     df["pubmed_url"] = [PUBMED_URL.format(pmid=p) for p in df["pmid"]]
     df["doi_url"] = [DOI_URL.format(doi=d) if d else None for d in df["doi"]]

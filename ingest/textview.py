@@ -103,11 +103,12 @@ class TextView:
     @cached_property
     def abstract_tokens(self) -> list[tuple[str, int, int, int]]:
         """(word, start, end, sentence) for every word of the abstract."""
-        out = []
+        out: list[tuple[str, int, int, int]] = []
         text, starts, n = self.abstract, self.starts, len(self.starts)
+        finditer = TOKEN.finditer
         for i in range(n):
             end = starts[i + 1] if i + 1 < n else len(text)
-            out.extend((m.group(0), m.start(), m.end(), i) for m in TOKEN.finditer(text, starts[i], end))
+            out += [(m.group(), *m.span(), i) for m in finditer(text, starts[i], end)]
         return out
 
     def sentence_at(self, offset: int) -> int:

@@ -106,10 +106,13 @@ class TopicModel:
         contributions = self.weights[:, idx] * vals  # topics x present features
         logits = contributions.sum(axis=1) + self.rule_weights @ rule_features(scores, self.topics) + self.intercepts
         probs = 1.0 / (1.0 + np.exp(-logits))
+        if not len(idx):
+            return {topic: (float(probs[t]), []) for t, topic in enumerate(self.topics)}
+        # the three largest contributions of each topic, in one sort
+        tops = np.argsort(-contributions, axis=1, kind="stable")[:, :3]
         out = {}
         for t, topic in enumerate(self.topics):
-            top = np.argsort(-contributions[t])[:3] if len(idx) else []
-            words = [self.features[idx[i]] for i in top if contributions[t, i] > 0.05]
+            words = [self.features[idx[i]] for i in tops[t] if contributions[t, i] > 0.05]
             out[topic] = (float(probs[t]), words)
         return out
 

@@ -99,14 +99,20 @@ class PhraseIndex:
         """(first word, last word + 1, topic, weight) of every phrase found in ``words``."""
         found = []
         n = len(words)
+        cache = self._cache
         starting_with = self._starting_with
         for i, word in enumerate(words):
-            candidates = starting_with(word)
+            candidates = cache.get(word)
+            if candidates is None:
+                candidates = starting_with(word)
             if not candidates:
                 continue
             for parts, topic, weight in candidates:
                 k = len(parts)
-                if k == 1 or (i + k <= n and all(parts[j].matches(words[i + j]) for j in range(1, k))):
+                if k == 1:
+                    found.append((i, i + 1, topic, weight))
+                elif i + k <= n and parts[1].matches(words[i + 1]) and (
+                        k == 2 or all(parts[j].matches(words[i + j]) for j in range(2, k))):
                     found.append((i, i + k, topic, weight))
         return found
 

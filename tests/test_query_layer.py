@@ -190,3 +190,73 @@ def test_sorting_by_design_follows_evidence_order_not_the_alphabet(known_db):
     assert all(d is None for d in shown[len(tagged):])  # untagged last
     ascending = [d for d in q.records(known_db, sort="design", descending=False)["study_type"] if isinstance(d, str)]
     assert ascending == sorted(tagged, key=DESIGN_CODES.index, reverse=True)
+
+
+# --------------------------------------------------------------------------- curated topics, corrections, the index
+
+
+@pytest.fixture
+def curated_db(known_db, tmp_path):
+    """The known database with a curator's topic changes and a correction notice."""
+    import shutil
+    path = tmp_path / "curated.db"
+    shutil.copy(known_db.conn.execute("PRAGMA database_list").fetchone()[2], path)
+    db = store.connect(path)
+    with db.atomic():
+        # remove liver_injury from the observational record, add liver_injury to the first trial
+        db.execute("INSERT INTO curations (pmid, remove_topics, curator, curated_at) VALUES (?, ?, 'me', 'now')",
+                   [START + 3, json.dumps(["liver_injury"])])
+        db.execute("INSERT INTO curations (pmid, add_topics, curator, curated_at) VALUES (?, ?, 'me', 'now')",
+                   [START, json.dumps(["liver_injury"])])
+        db.execute("UPDATE articles SET comments_corrections = ? WHERE pmid = ?",
+                   [json.dumps([{"type": "ErratumIn", "pmid": 1, "source": "J 2025"}]), START + 5])
+    db.close()
+    return store.connect(path, readonly=True)
+
+
+def test_topic_counts_and_claims_follow_a_curators_topic_changes(known_db, curated_db):
+    assert q.topic_rows(known_db) == "article_topics"  # no topic curation: the table itself
+    assert "effective_topics" in q.topic_rows(curated_db)
+
+    def liver(db):
+        counts = q.topic_design_counts(db)
+        return dict(counts[counts.topic == "liver_injury"][["study_type", "records"]].itertuples(index=False))
+
+    assert liver(known_db) == {"observational": 1, "case_report": 2, "review": 1}
+    assert liver(curated_db) == {"randomized_trial": 1, "case_report": 2, "review": 1}
+    emap = q.evidence_map(curated_db)
+    assert cell(emap, "liver_injury", "randomized_trial")["pmids"] == [START]
+    page = q.records(curated_db, q.Filters(pmids=(START, START + 3)), sort="pmid", descending=False, limit=10)
+    assert list(page.pmid) == [START, START + 3] and list(page.topics) == [["liver_injury", "pain"], []]
+    whole = q.records(curated_db, q.Filters(pmids=(START, START + 3)), sort="pmid", descending=False)
+    assert list(whole.topics) == list(page.topics)
+    claim = [q.Claim("liver", "Kratom can injure the liver", ("liver_injury",))]
+    profile = q.claim_profiles(curated_db, claims=claim).iloc[0]
+    assert profile["strongest"] == "Randomized trial" and profile["records"] == 4
+    flagged = {r["pmid"]: r for r in profile["retracted_or_corrected"]}
+    assert set(flagged) == {START + 5, START + 6}
+    assert flagged[START + 5]["corrected"] and not flagged[START + 5]["retracted"] and flagged[START + 6]["retracted"]
+
+
+def test_a_claims_phrases_are_matched_in_title_or_abstract(known_db, tmp_path):
+    # each fixture record's text names its own PMID ("opioid withdrawal 97000005")
+    text = known_db.execute("SELECT title || ' ' || abstract FROM articles WHERE pmid = ?", [START + 4]).fetchone()[0]
+    assert str(START + 4) in text
+    mine = tmp_path / "claims.toml"
+    mine.write_text(f'[[claim]]\nid = "x"\nclaim = "X"\ntopics = ["liver_injury"]\n'
+                    f'phrases = ["{START + 4}", "{START + 2}", "{START + 6}"]\n')
+    (claim,) = q.load_claims(mine)
+    # START + 2 names the phrase but is not about the liver; START + 6 is retracted
+    assert q.claim_matches(known_db, [claim]).phrase_pmids["x"] == {START + 4, START + 6}
+    assert set(q.claim_records(known_db, claim)["pmid"]) == {START + 4, START + 6}
+    profile = q.claim_profiles(known_db, claims=[claim]).iloc[0]
+    assert profile["records"] == 1 and profile["pmids"] == [START + 4]
+
+
+def test_counts_read_the_narrow_index_not_the_wide_table(known_db):
+    plan = " ".join(r[3] for r in known_db.execute(
+        "EXPLAIN QUERY PLAN SELECT study_type, count(*) FROM evidence e WHERE e.is_retracted = 0 "
+        "AND e.pub_year >= 2000 GROUP BY study_type"))
+    assert f"COVERING INDEX {store.FACETS_INDEX}" in plan
+    names = {r[0] for r in known_db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert store.FACETS_INDEX in names and not names & set(store.OBSOLETE_INDEXES)
