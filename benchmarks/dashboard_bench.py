@@ -68,7 +68,10 @@ def main() -> None:
         build(db, args.records)
 
     import streamlit as st
+    from streamlit.logger import set_log_level
     from streamlit.testing.v1 import AppTest
+
+    set_log_level("error")  # no "missing ScriptRunContext" warnings between the figures
 
     from dashboard import data
     from ingest import store

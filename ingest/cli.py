@@ -428,6 +428,7 @@ def export(db_path: Path | None, filters, fmt: str, output: Path | None) -> None
     from .query import export_rows
 
     db = _open_readonly(db_path)
+    _check_filter_topics(db, filters)
     if query.is_synthetic_demo(db):
         click.echo("note: this database holds the synthetic demo sample, not real publications", err=True)
     rows = export_rows(db, filters)
@@ -463,6 +464,17 @@ def _topic_codes(taxonomy: str | None) -> set[str]:
     from .topics import Taxonomy
 
     return set(Taxonomy(taxonomy).topics)
+
+
+def _check_filter_topics(db, filters) -> None:
+    """A --topic that names no topic is a mistake to say, not an empty result to print."""
+    if not filters.topics:
+        return
+    known = _topic_codes(None) | {r[0] for r in db.execute("SELECT DISTINCT topic FROM article_topics")}
+    unknown = [t for t in filters.topics if t not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown topic {', '.join(map(repr, unknown))} (known: {', '.join(sorted(known))})",
+                                 param_hint="'--topic'")
 
 
 @curate.command("set")
@@ -667,6 +679,7 @@ def claims(db_path: Path | None, filters, claims_file: Path | None, taxonomy: st
 
     chosen = _load_claims(claims_file, taxonomy)
     db = _open_readonly(db_path)
+    _check_filter_topics(db, filters)
     if query.is_synthetic_demo(db):
         click.echo("note: this database holds the synthetic demo sample, not real publications", err=True)
     with store.translate_errors(_db(db_path)):

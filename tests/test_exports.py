@@ -219,3 +219,11 @@ def test_claims_command_reads_a_users_claims_file_and_refuses_unknown_topics(run
     mine.write_text('[[claim]\nid = "x"\n', encoding="utf-8")
     broken = run_cli("claims", "--claims", mine)
     assert broken.exit_code == 1 and broken.stderr.startswith("Error: claims file") and "Traceback" not in broken.output
+
+
+def test_an_unknown_topic_filter_is_an_error_not_an_empty_export(run_cli, demo_db):
+    result = run_cli("export", "--topic", "livr_injury")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Invalid value for '--topic': unknown topic 'livr_injury'" in result.stderr
+    assert "liver_injury" in result.stderr
+    assert run_cli("claims", "--topic", "painn").exit_code == 2
