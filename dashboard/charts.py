@@ -6,6 +6,8 @@ the same colour everywhere, so that a reader learns the palette once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import pandas as pd
 
@@ -38,16 +40,23 @@ def pyramid(designs: pd.DataFrame) -> alt.Chart:
     return (bars + labels).properties(height=alt.Step(22))
 
 
-def per_year(year_designs: pd.DataFrame) -> alt.Chart:
-    """Publications per year, stacked by design."""
-    df = year_designs.assign(order=[DESIGN_ORDER.index(d) if d in DESIGN_ORDER else len(DESIGN_ORDER)
-                                    for d in year_designs["design"]])
+def _stacked_by_design(df: pd.DataFrame, **encodings: Any) -> alt.Chart:
+    """Bars stacked by design, strongest design first in each bar and in the legend."""
+    df = df.assign(order=[DESIGN_ORDER.index(d) if d in DESIGN_ORDER else len(DESIGN_ORDER) for d in df["design"]])
     return alt.Chart(df).mark_bar().encode(
-        x=alt.X("pub_year:O", title="year of publication"),
-        y=alt.Y("sum(records):Q", title="records"),
         color=alt.Color("design:N", scale=design_scale(df["design"]), sort=DESIGN_ORDER, title="design",
                         legend=alt.Legend(labelLimit=260)),
         order=alt.Order("order:Q"),
+        **encodings,
+    )
+
+
+def per_year(year_designs: pd.DataFrame) -> alt.Chart:
+    """Publications per year, stacked by design."""
+    return _stacked_by_design(
+        year_designs,
+        x=alt.X("pub_year:O", title="year of publication"),
+        y=alt.Y("sum(records):Q", title="records"),
         tooltip=[alt.Tooltip("pub_year:O", title="year"), alt.Tooltip("design:N"),
                  alt.Tooltip("records:Q", format=",")],
     ).properties(height=320)
@@ -55,15 +64,12 @@ def per_year(year_designs: pd.DataFrame) -> alt.Chart:
 
 def topics_by_design(emap: pd.DataFrame) -> alt.Chart:
     """Records per topic, each bar split by design."""
-    df = emap[["topic_label", "design", "records"]].copy()
-    df["order"] = [DESIGN_ORDER.index(d) if d in DESIGN_ORDER else len(DESIGN_ORDER) for d in df["design"]]
+    df = emap[["topic_label", "design", "records"]]
     totals = df.groupby("topic_label")["records"].sum().sort_values(ascending=False)
-    return alt.Chart(df).mark_bar().encode(
+    return _stacked_by_design(
+        df,
         y=alt.Y("topic_label:N", sort=list(totals.index), title=None, axis=alt.Axis(labelLimit=240)),
         x=alt.X("sum(records):Q", title="records (a record can have several topics)"),
-        color=alt.Color("design:N", scale=design_scale(df["design"]), sort=DESIGN_ORDER, title="design",
-                        legend=alt.Legend(labelLimit=260)),
-        order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("topic_label:N", title="topic"), alt.Tooltip("design:N"),
                  alt.Tooltip("records:Q", format=",")],
     ).properties(height=alt.Step(22))

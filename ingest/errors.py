@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 
 class EvidenceError(Exception):
     """Base class: the message is complete, names what failed, and says what to do."""
@@ -21,3 +24,13 @@ class LockTimeout(StoreError):
 
 class ConfigError(EvidenceError):
     """A setting (environment variable, option, config file) is missing or wrong."""
+
+
+def read_toml(path: Path, what: str, error: type[EvidenceError] = ConfigError) -> dict:
+    """A user's TOML file, or ``error`` with a one-line message naming ``what`` and the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise error(f"{what} {path}: {exc}") from exc

@@ -207,12 +207,15 @@ def _ris_record(row: dict[str, Any]) -> str:
     return body + "ER  - \r\n\r\n"
 
 
-def _write_ris(rows: Iterable[dict], out: IO[str]) -> int:
-    n = 0
-    for row in rows:
-        out.write(_ris_record(row))
-        n += 1
-    return n
+def _write_each(render: Callable[[dict], str]) -> Callable[[Iterable[dict], IO[str]], int]:
+    """A writer of one rendered text per record (RIS, BibTeX), returning the count."""
+    def write(rows: Iterable[dict], out: IO[str]) -> int:
+        n = 0
+        for row in rows:
+            out.write(render(row))
+            n += 1
+        return n
+    return write
 
 
 _BIB_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
@@ -261,12 +264,6 @@ def _bib_record(row: dict[str, Any]) -> str:
     return f"@{kind}{{{bib_key(row)},\n{body}\n}}\n\n"
 
 
-def _write_bibtex(rows: Iterable[dict], out: IO[str]) -> int:
-    n = 0
-    for row in rows:
-        out.write(_bib_record(row))
-        n += 1
-    return n
 
 
 def flat_columns() -> list[str]:
@@ -302,8 +299,8 @@ TEXT_WRITERS: dict[str, Callable[[Iterable[dict], IO[str]], int]] = {
     "csv": lambda rows, out: _write_delimited(rows, out, ","),
     "tsv": lambda rows, out: _write_delimited(rows, out, "\t"),
     "json": _write_json,
-    "ris": _write_ris,
-    "bibtex": _write_bibtex,
+    "ris": _write_each(_ris_record),
+    "bibtex": _write_each(_bib_record),
 }
 BINARY_WRITERS: dict[str, Callable[[Iterable[dict], IO[bytes]], int]] = {
     "xlsx": _write_xlsx,

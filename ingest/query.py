@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
-from .errors import EvidenceError
+from .errors import EvidenceError, read_toml
 from .filters import MAX_SEARCH_CHARS, NOT_TAGGED, Filters, SearchError, fts_query, where  # noqa: F401
 from .store import get_meta
 from .taxonomy import DESIGN_CODES, DESIGNS, HUMAN_DESIGNS, TOPICS, design_rank
@@ -286,12 +285,7 @@ class Claim:
 def load_claims(path: str | Path | None = None) -> list[Claim]:
     """The claims file (built in, or a user's own TOML with [[claim]] tables)."""
     path = Path(path) if path else CLAIMS_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvidenceError(f"claims file {path} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise EvidenceError(f"claims file {path}: {exc}") from exc
+    data = read_toml(path, "claims file", EvidenceError)
     claims = []
     for i, table in enumerate(data.get("claim", []), start=1):
         if not table.get("id") or not table.get("claim") or not table.get("topics"):

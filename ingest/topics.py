@@ -12,11 +12,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
+from .errors import ConfigError, read_toml
 from .record import Article
 from .textview import TOKEN, TextView, normalise
 
@@ -171,12 +170,7 @@ def _merge(tables: list[dict]) -> dict[str, dict]:
 
 
 def _read(path: Path) -> tuple[list[dict], dict]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"taxonomy file {path} does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"taxonomy file {path}: {exc}") from exc
+    data = read_toml(path, "taxonomy file")
     tables = data.get("topic", [])
     settings = data.get("settings", {})
     if not isinstance(tables, list) or not isinstance(settings, dict):
