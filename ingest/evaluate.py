@@ -307,7 +307,9 @@ def format_agreement(ag: Agreement, limit: int = 20) -> str:
         out += ["", "PubMed's label -> tagger's design"]
         for theirs, counts in sorted(ag.confusion.items()):
             out.append(f"  {theirs:<18} " + ", ".join(f"{k} {v}" for k, v in counts.most_common()))
-    if ag.disagreements:
+    if ag.disagreements and not limit:
+        out += ["", f"{len(ag.disagreements)} disagreements to review (--limit N lists them)"]
+    elif ag.disagreements:
         out += ["", f"disagreements to review (first {min(limit, len(ag.disagreements))} of {len(ag.disagreements)}):"]
         for pmid, theirs, ours, why in ag.disagreements[:limit]:
             out.append(f"  PMID {pmid}: PubMed {theirs}, tagger {ours}: {why}")

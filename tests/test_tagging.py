@@ -330,3 +330,13 @@ def test_the_sample_size_phrase_begins_at_a_word():
     assert got.value == 1234
     assert got.phrase.endswith("1,234 adults") and got.phrase.split()[0] in abstract.split()
     assert got.phrase in abstract
+
+
+def test_agreement_with_limit_zero_counts_the_disagreements_without_listing_them(run_cli):
+    import re
+    assert run_cli("demo").exit_code == 0
+    quiet = run_cli("agreement", "--limit", "0").stdout
+    listed = run_cli("agreement", "--limit", "3").stdout
+    n = int(re.search(r"(\d+) disagreements to review \(--limit N lists them\)", quiet).group(1))
+    assert n > 3 and "PMID" not in quiet
+    assert f"disagreements to review (first 3 of {n}):" in listed and listed.count("  PMID ") == 3
