@@ -123,6 +123,12 @@ def where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
     a = alias
     conds: list[str] = []
     params: list[Any] = []
+
+    def among(values: tuple | list) -> str:
+        """'?,?,?' for ``values``, whose values join the parameters."""
+        params.extend(values)
+        return ",".join("?" * len(values))
+
     if not f.include_retracted:
         conds.append(f"{a}.is_retracted = 0")
     if f.year_min is not None:
@@ -135,24 +141,18 @@ def where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
         designs = [d for d in f.designs if d != NOT_TAGGED]
         parts = []
         if designs:
-            parts.append(f"{a}.study_type IN ({','.join('?' * len(designs))})")
-            params.extend(designs)
+            parts.append(f"{a}.study_type IN ({among(designs)})")
         if NOT_TAGGED in f.designs:
             parts.append(f"{a}.study_type IS NULL")
         conds.append("(" + " OR ".join(parts) + ")")
     if f.topics:
         # An uncorrelated IN (SELECT ...) is evaluated once; a correlated EXISTS let SQLite's
         # planner rescan effective_topics for every row (500 s on 100,000 records).
-        conds.append(f"{a}.pmid IN (SELECT x.pmid FROM effective_topics x "
-                     f"WHERE x.topic IN ({','.join('?' * len(f.topics))}))")
-        params.extend(f.topics)
+        conds.append(f"{a}.pmid IN (SELECT x.pmid FROM effective_topics x WHERE x.topic IN ({among(f.topics)}))")
     if f.journals:
-        conds.append(f"{a}.journal IN ({','.join('?' * len(f.journals))})")
-        params.extend(f.journals)
+        conds.append(f"{a}.journal IN ({among(f.journals)})")
     if f.languages:
-        conds.append(f"EXISTS (SELECT 1 FROM json_each({a}.languages) l WHERE l.value IN "
-                     f"({','.join('?' * len(f.languages))}))")
-        params.extend(f.languages)
+        conds.append(f"EXISTS (SELECT 1 FROM json_each({a}.languages) l WHERE l.value IN ({among(f.languages)}))")
     if f.has_abstract is not None:
         conds.append(f"{a}.has_abstract = ?")
         params.append(int(f.has_abstract))
@@ -162,8 +162,7 @@ def where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
             conds.append(f"{a}.pmid IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             params.append(match)
     if f.pmids:
-        conds.append(f"{a}.pmid IN ({','.join('?' * len(f.pmids))})")
-        params.extend(f.pmids)
+        conds.append(f"{a}.pmid IN ({among(f.pmids)})")
     if f.first_run_after is not None:
         conds.append(f"{a}.first_run_id > ?")
         params.append(f.first_run_after)

@@ -322,21 +322,22 @@ def claim_matches(db: sqlite_utils.Database, claims: Iterable[Claim] | None = No
         if any(link.get("type") in CORRECTION_TYPES for link in json.loads(links)):
             corrected.add(int(pmid))
     found: dict[str, frozenset[int]] = {}
+    source = topic_rows(db)
     for claim in claims:
         if claim.pattern is None:
             continue
         marks = ",".join("?" * len(claim.topics))
         rows = db.execute(f"SELECT a.pmid, a.title, a.abstract FROM articles a WHERE a.deleted = 0 AND a.pmid IN "
-                          f"(SELECT x.pmid FROM {topic_rows(db)} x WHERE x.topic IN ({marks}))", list(claim.topics))
+                          f"(SELECT x.pmid FROM {source} x WHERE x.topic IN ({marks}))", list(claim.topics))
         found[claim.id] = frozenset(int(pmid) for pmid, title, abstract in rows
                                     if claim.pattern.search(f"{title or ''} {abstract or ''}".lower()))
     return ClaimMatches(found, frozenset(corrected))
 
 
 def _claim_rows(db: sqlite_utils.Database, claim: Claim, f: Filters, matches: ClaimMatches,
-                columns: str) -> pd.DataFrame:
+                columns: str, source: str | None = None) -> pd.DataFrame:
     """The records that speak to a claim (retracted ones included), newest first: its topics
-    (any, or all), and its phrases when it has them."""
+    (any, or all), and its phrases when it has them. ``source``: :func:`topic_rows`, if known."""
     cond, params = where(f.with_(include_retracted=True))
     marks = ",".join("?" * len(claim.topics))
     having = f"HAVING count(DISTINCT x.topic) = {len(set(claim.topics))}" if claim.require_all else ""
@@ -346,7 +347,7 @@ def _claim_rows(db: sqlite_utils.Database, claim: Claim, f: Filters, matches: Cl
         phrased = "AND e.pmid IN (SELECT value FROM json_each(?))"
         extra = [json.dumps(sorted(matches.phrase_pmids.get(claim.id, ())))]
     df = _frame(db, f"SELECT {columns} FROM evidence e "
-                    f"JOIN {topic_rows(db)} x ON x.pmid = e.pmid AND x.topic IN ({marks}) "
+                    f"JOIN {source or topic_rows(db)} x ON x.pmid = e.pmid AND x.topic IN ({marks}) "
                     f"WHERE {cond} {phrased} GROUP BY e.pmid {having} ORDER BY e.pub_year DESC, e.pmid DESC",
                 params=list(claim.topics) + params + extra)
     df["corrected"] = [int(p) in matches.corrected for p in df["pmid"]]
@@ -370,9 +371,11 @@ def claim_profiles(db: sqlite_utils.Database, f: Filters = Filters(), claims: li
     are read for each filter."""
     claims = claims if claims is not None else load_claims()
     matches = matches if matches is not None else claim_matches(db, claims)
+    source = topic_rows(db)
     rows = []
     for claim in claims:
-        df = _claim_rows(db, claim, f, matches, "e.pmid, e.pub_year, e.study_type, e.sample_size, e.is_retracted")
+        df = _claim_rows(db, claim, f, matches, "e.pmid, e.pub_year, e.study_type, e.sample_size, e.is_retracted",
+                         source)
         flagged = df[(df["is_retracted"] == 1) | df["corrected"]]
         counted = df if f.include_retracted else df[df["is_retracted"] == 0]
         counts = counted["study_type"].value_counts(dropna=False).to_dict()
@@ -433,22 +436,23 @@ def records(db: sqlite_utils.Database, f: Filters = Filters(), *, sort: str = "y
     order = SORTS.get(sort, "e.pub_year")
     direction = "DESC" if descending else "ASC"
     ordering = f"ORDER BY {order} IS NULL, {order} {direction}, e.pmid {direction}"
-    columns = ", ".join("e." + c for c in TABLE_COLUMNS)
     if limit is None:
+        columns = ", ".join("e." + c for c in TABLE_COLUMNS)
         df = _frame(db, f"SELECT {columns} FROM evidence e WHERE {cond} {ordering}", params)
+        df["topics"] = [json.loads(t) if t else [] for t in df["topics"]]
     else:
         page = [r[0] for r in db.execute(f"SELECT e.pmid FROM evidence e WHERE {cond} {ordering} LIMIT ? OFFSET ?",
                                          params + [limit, offset])]
         wanted = [json.dumps(page)]
-        narrow = columns.replace("e.topics", "NULL AS topics")  # the view's topic lists materialise every topic
-        df = _frame(db, f"SELECT {narrow} FROM evidence e WHERE e.pmid IN (SELECT value FROM json_each(?))", wanted)
+        # the view's topic lists would materialise every record's topics: read the page's own
+        columns = ", ".join("e." + c for c in TABLE_COLUMNS if c != "topics")
+        df = _frame(db, f"SELECT {columns} FROM evidence e WHERE e.pmid IN (SELECT value FROM json_each(?))", wanted)
         df = df.set_index("pmid").loc[page].reset_index() if len(df) else df
         topics: dict[int, list[str]] = {}
         for pmid, topic in db.execute(f"SELECT DISTINCT pmid, topic FROM {topic_rows(db)} "
                                       f"WHERE pmid IN (SELECT value FROM json_each(?)) ORDER BY pmid, topic", wanted):
             topics.setdefault(pmid, []).append(topic)
-        df["topics"] = [json.dumps(topics.get(int(p), [])) for p in df["pmid"]]
-    df["topics"] = [json.loads(t) if t else [] for t in df["topics"]]
+        df.insert(TABLE_COLUMNS.index("topics"), "topics", [topics.get(int(p), []) for p in df["pmid"]])
     df["pubmed_url"] = [PUBMED_URL.format(pmid=p) for p in df["pmid"]]
     df["doi_url"] = [DOI_URL.format(doi=d) if d else None for d in df["doi"]]
     return df
