@@ -315,7 +315,7 @@ class TopicTagger:
             score = 0.0
             anchored = False
             evidence: list[tuple[float, str]] = []
-            for name in topic.mesh & mesh.keys():
+            for name in sorted(topic.mesh & mesh.keys()):
                 weight = MESH_MAJOR if mesh[name] else MESH
                 anchored = anchored or mesh[name]
                 score += weight
