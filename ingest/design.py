@@ -10,6 +10,7 @@ path alone (``kratom-evidence evaluate --text-only``).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from . import design_rules as rules
@@ -126,7 +127,7 @@ class DesignTagger:
         title_animal = bool(_ANIMAL.search(view.title))
         for match in _RAND.finditer(view.title):
             flags.add("animal_randomisation" if title_animal else "randomised")
-        for match in _RAND.finditer(text):
+        for match in _RAND.finditer(text) if "random" in text else ():
             i = view.sentence_at(match.start())
             if is_animal(i):
                 flags.add("animal_randomisation")
@@ -153,8 +154,9 @@ class DesignTagger:
             return hits, flags
         # Where each cue is worth trying: the sentences holding one of its hints.
         candidates: dict[_Cue, set[int]] = {}
+        starts = view.starts
         for hint, offsets in _SCANNER.positions(text).items():
-            sentences = {view.sentence_at(at) for at in offsets}
+            sentences = {bisect_right(starts, at) - 1 for at in offsets}
             for cue in _CUES_BY_HINT[hint]:
                 if cue.where != "title":
                     candidates.setdefault(cue, set()).update(sentences)

@@ -65,6 +65,7 @@ class TextView:
     weights: list[float]           # how much each sentence's words count
     keywords: list[str] = field(default_factory=list)
     original: str = ""             # the abstract as written (for quoting numbers and phrases)
+    _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, article: Article) -> "TextView":
@@ -101,15 +102,33 @@ class TextView:
         )
 
     @cached_property
-    def abstract_tokens(self) -> list[tuple[str, int, int, int]]:
-        """(word, start, end, sentence) for every word of the abstract."""
-        out: list[tuple[str, int, int, int]] = []
+    def abstract_words(self) -> tuple[list[str], list[int], list[int]]:
+        """Every word of the abstract, the sentence each stands in, and each sentence's first word.
+
+        Where a word stands in the text is worked out only when asked (:meth:`word_span`): the
+        taggers need it for the few words they quote, not for the thousands they read.
+        """
+        words: list[str] = []
+        sentence_of: list[int] = []
+        first: list[int] = []
         text, starts, n = self.abstract, self.starts, len(self.starts)
-        finditer = TOKEN.finditer
+        findall = TOKEN.findall
         for i in range(n):
-            end = starts[i + 1] if i + 1 < n else len(text)
-            out += [(m.group(), *m.span(), i) for m in finditer(text, starts[i], end)]
-        return out
+            first.append(len(words))
+            found = findall(text, starts[i], starts[i + 1] if i + 1 < n else len(text))
+            words += found
+            sentence_of += [i] * len(found)
+        return words, sentence_of, first
+
+    def word_span(self, k: int) -> tuple[int, int]:
+        """Start and end offsets in ``abstract`` of word ``k`` of :attr:`abstract_words`."""
+        _, sentence_of, first = self.abstract_words
+        i = sentence_of[k]
+        spans = self._spans.get(i)
+        if spans is None:
+            end = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.abstract)
+            spans = self._spans[i] = [m.span() for m in TOKEN.finditer(self.abstract, self.starts[i], end)]
+        return spans[k - first[i]]
 
     def sentence_at(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1

@@ -27,6 +27,7 @@ import json
 import math
 import sys
 from collections import Counter
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +46,23 @@ STOP = frozenset("""a an and are as at be by for from has have in is it its of o
 to was were which with we our than not but been also""".split())
 
 
-def text_features(article: Article, view: TextView, design: str | None) -> dict[str, float]:
-    """Words and word pairs (title counted twice, keywords, abstract), MeSH, design: log counts."""
+def text_features(article: Article, view: TextView, design: str | None,
+                  model: "TopicModel | None" = None) -> dict[str, float]:
+    """Words and word pairs (title counted twice, keywords, abstract), MeSH, design: log counts.
+
+    Given a ``model``, only the features it knows (the others weigh nothing in its decision).
+    """
     words = [w for w in TOKEN.findall(view.title) if w not in STOP] * 2
     words += [w for k in view.keywords for w in TOKEN.findall(k) if w not in STOP]
-    words += [t[0] for t in view.abstract_tokens if t[0] not in STOP]
+    words += [w for w in view.abstract_words[0] if w not in STOP]
     counts = Counter(words)
-    counts.update(f"{a} {b}" for a, b in zip(words, words[1:]))
-    features = {w: 1.0 + math.log(n) for w, n in counts.items()}
+    if model is None:
+        counts.update(f"{a} {b}" for a, b in zip(words, words[1:]))
+        features = {w: 1.0 + math.log(n) for w, n in counts.items()}
+    else:
+        heads, known = model.pair_heads, model.index
+        counts.update(f"{a} {b}" for a, b in zip(words, words[1:]) if a in heads)
+        features = {w: 1.0 + math.log(n) for w, n in counts.items() if w in known}
     for heading in article.mesh:
         features["mesh:" + heading["descriptor"].lower()] = 1.0
     if design:
@@ -71,12 +81,16 @@ class TopicModel:
         self.topics: list[str] = data["topics"]
         self.features: list[str] = data["features"]
         self.index = {f: i for i, f in enumerate(self.features)}
+        # the first words of the word pairs it knows: no other pair need be formed
+        self.pair_heads = frozenset(f.split(" ", 1)[0] for f in self.features
+                                    if " " in f and not f.startswith(("mesh:", "design:")))
         self.idf = np.array(data["idf"], dtype=np.float64)
         # Weights are stored per topic as [feature index, weight] pairs (near-zero ones left out).
         self.weights = np.zeros((len(self.topics), len(self.features)))
         for t, pairs in enumerate(data["weights"]):
             for i, w in pairs:
                 self.weights[t, i] = w
+        self.by_feature = np.ascontiguousarray(self.weights.T)  # features x topics: a record's rows in one take
         self.rule_weights = np.array(data["rule_weights"], dtype=np.float64)  # topics x topics
         self.intercepts = np.array(data["intercepts"], dtype=np.float64)
         self.meta = data.get("meta", {})
@@ -92,36 +106,42 @@ class TopicModel:
 
     def vector(self, features: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Indices and TF-IDF values (unit length) of the features the model knows."""
-        pairs = [(self.index[f], v) for f, v in features.items() if f in self.index]
-        if not pairs:
+        n = len(features)
+        ids = np.fromiter(map(self.index.get, features, repeat(-1)), dtype=np.int64, count=n)
+        known = ids >= 0
+        if not known.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter((i for i, _ in pairs), dtype=np.int64, count=len(pairs))
-        vals = np.fromiter((v for _, v in pairs), dtype=np.float64, count=len(pairs)) * self.idf[idx]
+        idx = ids[known]
+        vals = np.fromiter(features.values(), dtype=np.float64, count=n)[known] * self.idf[idx]
         norm = math.sqrt(float(vals @ vals)) or 1.0
         return idx, vals / norm
 
-    def predict(self, features: dict[str, float], scores: dict[str, float]) -> dict[str, tuple[float, list[str]]]:
-        """For each learned topic: the probability it is a subject, and the words that weighed most."""
+    def predict(self, features: dict[str, float], scores: dict[str, float],
+                explain: float = 0.0) -> dict[str, tuple[float, list[str]]]:
+        """For each learned topic: the probability it is a subject, and the words that weighed
+        most (for the topics whose probability reaches ``explain``; the others get none)."""
         idx, vals = self.vector(features)
-        contributions = self.weights[:, idx] * vals  # topics x present features
-        logits = contributions.sum(axis=1) + self.rule_weights @ rule_features(scores, self.topics) + self.intercepts
+        rows = self.by_feature[idx]  # present features x topics
+        logits = vals @ rows + self.rule_weights @ rule_features(scores, self.topics) + self.intercepts
         probs = 1.0 / (1.0 + np.exp(-logits))
-        if not len(idx):
-            return {topic: (float(probs[t]), []) for t, topic in enumerate(self.topics)}
-        # the three largest contributions of each topic, in one sort
-        tops = np.argsort(-contributions, axis=1, kind="stable")[:, :3]
         out = {}
         for t, topic in enumerate(self.topics):
-            words = [self.features[idx[i]] for i in tops[t] if contributions[t, i] > 0.05]
-            out[topic] = (float(probs[t]), words)
+            p = float(probs[t])
+            words: list[str] = []
+            if len(idx) and p >= explain:
+                contributions = rows[:, t] * vals
+                top = np.argsort(-contributions, kind="stable")[:3]
+                words = [self.features[idx[i]] for i in top if contributions[i] > 0.05]
+            out[topic] = (p, words)
         return out
 
 
 # --------------------------------------------------------------------------- training
 
 
-def train(xml: Path, labels: Path, *, c: float = C) -> dict:
-    """Fit the model on labelled records (needs scikit-learn). Returns the JSON-ready model."""
+def train(xml: Path | list[Path], labels: Path | list[Path], *, c: float = C) -> dict:
+    """Fit the model on labelled records (needs scikit-learn): one or more XML files, each with
+    its labels CSV. Returns the JSON-ready model."""
     import csv
 
     from sklearn.linear_model import LogisticRegression  # development dependency only
@@ -133,16 +153,23 @@ def train(xml: Path, labels: Path, *, c: float = C) -> dict:
     rules = TopicTagger(Taxonomy(environment=False), model=None)  # the built-in taxonomy and rules only
     topics = list(rules.taxonomy.topics)
     designs = DesignTagger()
-    gold = {int(r["pmid"]): set(filter(None, (r.get("topics") or "").split(";")))
-            for r in csv.DictReader(open(labels, encoding="utf-8"))}
+    xmls = [xml] if isinstance(xml, Path) else list(xml)
+    label_files = [labels] if isinstance(labels, Path) else list(labels)
+    if len(xmls) != len(label_files):
+        raise ValueError("give one labels file for each XML file")
     rows = []
-    for article in iter_xml(open(xml, "rb"), str(xml)):
-        if not isinstance(article, Article) or article.pmid not in gold:
-            continue
-        view = TextView.of(article)
-        design = designs.tag(article, view).study_type
-        scores = {t.topic: t.score for t in rules.scores(article, view, design)}
-        rows.append((text_features(article, view, design), scores, gold[article.pmid]))
+    for xml_path, labels_path in zip(xmls, label_files):
+        with open(labels_path, encoding="utf-8") as handle:
+            gold = {int(r["pmid"]): set(filter(None, (r.get("topics") or "").split(";")))
+                    for r in csv.DictReader(handle)}
+        with open(xml_path, "rb") as handle:
+            for article in iter_xml(handle, str(xml_path)):
+                if not isinstance(article, Article) or article.pmid not in gold:
+                    continue
+                view = TextView.of(article)
+                design = designs.tag(article, view).study_type
+                scores = {t.topic: t.score for t in rules.scores(article, view, design)}
+                rows.append((text_features(article, view, design), scores, gold[article.pmid]))
     df = Counter(f for feats, _, _ in rows for f in feats)
     n = len(rows)
     features = sorted(f for f, k in df.items() if k >= MIN_DF)
@@ -175,7 +202,8 @@ def train(xml: Path, labels: Path, *, c: float = C) -> dict:
         "weights": [[[int(i), round(float(row[i]), 4)] for i in np.flatnonzero(row)] for row in W],
         "rule_weights": [[round(float(v), 5) for v in row] for row in rule_weights],
         "intercepts": [round(float(v), 5) for v in intercepts],
-        "meta": {"trained_on": f"{xml.name} with {labels.name}", "records": n, "C": c,
+        "meta": {"trained_on": ", ".join(f"{x.name} with {lab.name}" for x, lab in zip(xmls, label_files)),
+                 "records": n, "C": c,
                  "rule_weight": RULE_WEIGHT, "min_df": MIN_DF},
     }
 
@@ -184,8 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest.topic_model", description="Train the topic model.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="fit the model on labelled records and write it as JSON")
-    t.add_argument("--xml", type=Path, required=True)
-    t.add_argument("--labels", type=Path, required=True)
+    t.add_argument("--xml", type=Path, required=True, action="append", help="labelled records (repeatable)")
+    t.add_argument("--labels", type=Path, required=True, action="append",
+                   help="their labels CSV, one for each --xml, in the same order")
     t.add_argument("--out", type=Path, default=MODEL_FILE)
     t.add_argument("--c", type=float, default=C)
     args = parser.parse_args(argv)

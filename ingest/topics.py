@@ -60,6 +60,9 @@ class _Part:
         return bool(self.regex.match(word))
 
 
+CACHE_WORDS = 200_000  # the words whose phrases PhraseIndex remembers
+
+
 class PhraseIndex:
     """All phrases of all topics, looked up word by word: one dictionary probe per word.
 
@@ -83,35 +86,45 @@ class PhraseIndex:
                 self.prefix.setdefault(key, []).append((parts, topic, weight))
 
     def _starting_with(self, word: str) -> list:
-        """The phrases whose first word matches ``word`` (remembered: a vocabulary is small)."""
+        """The phrases whose first word matches ``word``, as (length, topic, weight, the other
+        words: exact ones as strings, the others as _Part), remembered: a vocabulary is small."""
         found = self._cache.get(word)
         if found is None:
             found = self.exact.get(word, [])
             bucket = self.prefix.get(word[:3])
             if bucket:
                 found = found + [c for c in bucket if c[0][0].matches(word)]
-            if len(self._cache) < 200_000:
-                self._cache[word] = found
+            found = [(len(parts), topic, weight, tuple(p.text if p.kind == "exact" else p for p in parts[1:]))
+                     for parts, topic, weight in found]
+            self._cache[word] = found
         return found
 
     def find(self, words: list[str]) -> list[tuple[int, int, str, float]]:
         """(first word, last word + 1, topic, weight) of every phrase found in ``words``."""
+        cache = self._cache
+        missing = set(words).difference(cache)
+        if len(cache) + len(missing) > CACHE_WORDS:
+            cache.clear()  # an odd corpus: start again rather than grow without end
+            missing = set(words)
+        for word in missing:
+            self._starting_with(word)
         found = []
         n = len(words)
-        cache = self._cache
-        starting_with = self._starting_with
-        for i, word in enumerate(words):
-            candidates = cache.get(word)
-            if candidates is None:
-                candidates = starting_with(word)
-            if not candidates:
-                continue
-            for parts, topic, weight in candidates:
-                k = len(parts)
+        get = cache.get
+        for i, candidates in [(i, c) for i, c in enumerate(map(get, words)) if c]:
+            for k, topic, weight, rest in candidates:
                 if k == 1:
                     found.append((i, i + 1, topic, weight))
-                elif i + k <= n and parts[1].matches(words[i + 1]) and (
-                        k == 2 or all(parts[j].matches(words[i + j]) for j in range(2, k))):
+                    continue
+                if i + k > n:
+                    continue
+                j = i + 1
+                for part in rest:
+                    word = words[j]
+                    if not (word == part if part.__class__ is str else part.matches(word)):
+                        break
+                    j += 1
+                else:
                     found.append((i, i + k, topic, weight))
         return found
 
@@ -257,25 +270,26 @@ class TopicTagger:
     def tag(self, article: Article, view: TextView | None = None, design: str | None = None) -> list[TopicTag]:
         """The record's topics, strongest first. ``design`` (its study design) lets priors count."""
         view = view or TextView.of(article)
-        scored = self.scores(article, view, design)
         if self.model is None:
-            return self.select(scored)
+            return self.select(self.scores(article, view, design))
         from .topic_model import THRESHOLD, text_features
 
-        by_topic = {t.topic: t for t in scored}
+        raw = {code: (score, anchored, evidence) for code, score, anchored, evidence in self._raw(article, view, design)}
         learned = set(self.model.topics)
-        probabilities = self.model.predict(text_features(article, view, design), {t.topic: t.score for t in scored})
+        probabilities = self.model.predict(text_features(article, view, design, self.model),
+                                           {code: score for code, (score, _, _) in raw.items()}, explain=THRESHOLD)
         chosen = []
         for topic, (p, words) in probabilities.items():
             if p < THRESHOLD or topic not in self.taxonomy.topics:
                 continue
-            rule = by_topic.get(topic)
             why = f"learned model p={p:.2f}" + (f" ({', '.join(words)})" if words else "")
-            evidence = f"{rule.evidence}; {why}" if rule and rule.evidence else why
-            chosen.append((p, TopicTag(topic, rule.score if rule else 0.0, evidence, rule.anchored if rule else False)))
+            score, anchored, evidence = raw.get(topic, (0.0, False, []))
+            rule = self._evidence(view, evidence)  # the rules' evidence is written out only for chosen topics
+            chosen.append((p, TopicTag(topic, score, f"{rule}; {why}" if rule else why, anchored)))
         chosen.sort(key=lambda pt: -pt[0])
         # Topics the model has not learned (a user's additions) are the rules' to decide.
-        others = self.select([t for t in scored if t.topic not in learned])
+        others = self.select([TopicTag(code, score, self._evidence(view, evidence), anchored)
+                              for code, (score, anchored, evidence) in raw.items() if code not in learned])
         return [t for _, t in chosen] + others
 
     def select(self, scored: list[TopicTag]) -> list[TopicTag]:
@@ -292,6 +306,27 @@ class TopicTagger:
 
     def scores(self, article: Article, view: TextView, design: str | None = None) -> list[TopicTag]:
         """Every topic with any evidence, with its score and evidence (before selection)."""
+        return [TopicTag(code, score, self._evidence(view, evidence), anchored)
+                for code, score, anchored, evidence in self._raw(article, view, design)]
+
+    @staticmethod
+    def _evidence(view: TextView, evidence: list[tuple[float, str | dict]]) -> str:
+        """The three weightiest pieces of evidence, as text (abstract phrases quoted as written)."""
+        evidence = sorted(evidence, key=lambda e: -e[0])[:3]
+        out = []
+        for _, item in evidence:
+            if isinstance(item, dict):  # the abstract: per sentence, the strongest phrase
+                phrases = sorted(item.values(), key=lambda vab: -vab[0])
+                quoted = ", ".join(dict.fromkeys(
+                    f'"{view.abstract[view.word_span(a)[0]:view.word_span(b - 1)[1]]}"' for _, a, b in phrases[:3]))
+                item = f"abstract ({len(phrases)} sentences): {quoted}"
+            out.append(item)
+        return "; ".join(out)
+
+    def _raw(self, article: Article, view: TextView, design: str | None = None
+             ) -> list[tuple[str, float, bool, list[tuple[float, str | dict]]]]:
+        """(topic, score, anchored, evidence) for every topic with any evidence; the abstract's
+        evidence stays a table of sentences until :meth:`_evidence` writes it out."""
         mesh: dict[str, bool] = {}
         for heading in article.mesh:
             name = heading["descriptor"].lower()
@@ -301,20 +336,19 @@ class TopicTagger:
         title = self._best(view.title)
         keywords = self._best(" | ".join(view.keywords))
         # Abstract: per topic, per sentence, the strongest phrase.
-        tokens = view.abstract_tokens
-        words = [t[0] for t in tokens]
-        per_topic: dict[str, dict[int, tuple[float, str]]] = {}
+        words, sentence_of, _ = view.abstract_words
+        per_topic: dict[str, dict[int, tuple[float, int, int]]] = {}
         for a, b, topic, weight in _resolve(self.taxonomy.index.find(words)):
-            i = tokens[a][3]
+            i = sentence_of[a]
             value = weight * view.weights[i]
             sentences = per_topic.setdefault(topic, {})
-            if value > sentences.get(i, (0.0, ""))[0]:
-                sentences[i] = (value, view.abstract[tokens[a][1]:tokens[b - 1][2]])
-        out: list[TopicTag] = []
+            if value > sentences.get(i, (0.0,))[0]:
+                sentences[i] = (value, a, b)
+        out: list[tuple[str, float, bool, list[tuple[float, str | dict]]]] = []
         for topic in self.taxonomy.topics.values():
             score = 0.0
             anchored = False
-            evidence: list[tuple[float, str]] = []
+            evidence: list[tuple[float, str | dict]] = []
             for name in sorted(topic.mesh & mesh.keys()):
                 weight = MESH_MAJOR if mesh[name] else MESH
                 anchored = anchored or mesh[name]
@@ -328,15 +362,12 @@ class TopicTagger:
                     evidence.append((weight * factor, f'{place}: "{phrase}"'))
             sentences = per_topic.get(topic.code)
             if sentences:
-                total = min(ABSTRACT_CAP, sum(v for v, _ in sentences.values()))
+                total = min(ABSTRACT_CAP, sum(v for v, _, _ in sentences.values()))
                 score += total
-                phrases = sorted(sentences.values(), key=lambda vp: -vp[0])
-                quoted = ", ".join(dict.fromkeys(f'"{p}"' for _, p in phrases[:3]))
-                evidence.append((total, f"abstract ({len(sentences)} sentences): {quoted}"))
+                evidence.append((total, sentences))
             if design and topic.prior.get(design) and score:
                 score += topic.prior[design]
                 evidence.append((topic.prior[design], f"usual for a {design.replace('_', ' ')}"))
             if score > 0:
-                evidence.sort(key=lambda e: -e[0])
-                out.append(TopicTag(topic.code, round(score, 2), "; ".join(e for _, e in evidence[:3]), anchored))
+                out.append((topic.code, round(score, 2), anchored, evidence))
         return out

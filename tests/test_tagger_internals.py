@@ -41,7 +41,8 @@ def test_hinted_cue_matching_finds_what_scanning_the_whole_text_finds(views):
     (r"\b(?:were|was) (?:randomi[sz]ed|randomly assigned)", {" random"}),
     (r"\bplacebo[- ]controlled\b", {"controlled"}),   # the longer of the two words every match has
     (r"\b(?:in mice|in rats)\b", {"mice", "rats"}),   # the parser factors out the shared 'in '
-    (r"\b(?:he|she)\b", None),           # no literal of three letters: always run
+    (r"\b(?:he|she)\b", {"he", "she"}),  # two letters are enough for the automaton to look for
+    (r"\b(?:a|an)\b", None),             # no literal of two letters: always run
     (r"\d+ patients?", {" patient"}),
     (r"(?:foo)?bar", {"bar"}),           # the optional part is not required
 ])
