@@ -71,17 +71,18 @@ class TextView:
     def of(cls, article: Article) -> "TextView":
         sections = article.abstract_sections or (
             [{"label": None, "category": None, "text": article.abstract}] if article.abstract else [])
-        structured = any(section_category(sec) for sec in sections)
+        categories = [section_category(sec) for sec in sections]
+        structured = any(categories)
         parts: list[str] = []
         starts: list[int] = []
         weights: list[float] = []
         offset = 0
-        for sec in sections:
+        for sec, category in zip(sections, categories):
             sentences = [s for s in _SENTENCE_END.split(normalise(sec["text"])) if s]
             n = len(sentences)
             for i, sentence in enumerate(sentences):
                 if structured:
-                    weight = SECTION_WEIGHTS.get(section_category(sec) or "", 1.0)
+                    weight = SECTION_WEIGHTS.get(category or "", 1.0)
                 elif n >= 3 and i == 0:
                     weight = UNSTRUCTURED_FIRST
                 elif n >= 3 and i == n - 1:
