@@ -87,3 +87,60 @@ def test_hint_scanner_finds_every_hint_where_it_stands():
     scanner = HintScanner({"rand", "random", "randomi", "rats", "blind"})
     found = scanner.positions("double-blind randomised rats; random")
     assert found == {"blind": [7], "rand": [13, 30], "random": [13, 30], "randomi": [13], "rats": [24]}
+
+
+def test_abstract_words_and_their_spans_agree_with_the_text(views):
+    for view in views[:200]:
+        words, sentence_of, first = view.abstract_words
+        assert len(words) == len(sentence_of) and first == sorted(first)
+        for k in range(0, len(words), 7):
+            start, end = view.word_span(k)
+            assert view.abstract[start:end] == words[k]
+            assert view.sentence_at(start) == sentence_of[k]
+
+
+def test_phrase_lookup_survives_clearing_its_cache(monkeypatch):
+    from ingest import topics
+    index = topics.PhraseIndex([("pain", 2.0, "chronic pain"), ("liver_injury", 2.0, "liver")])
+    words = "patients with chronic pain and liver injury".split()
+    expected = index.find(words)
+    assert [(a, b, t) for a, b, t, _ in expected] == [(2, 4, "pain"), (5, 6, "liver_injury")]
+    monkeypatch.setattr(topics, "CACHE_WORDS", 3)  # every call now starts from an empty cache
+    assert index.find(words) == expected and index.find(words[::-1])  # and still finds the phrases
+    assert len(index._cache) <= len(set(words))
+
+
+def test_labels_do_not_depend_on_string_hashing():
+    """The evidence text lists equal-weight MeSH headings in a fixed order, not set order."""
+    import subprocess
+    import sys
+    code = ("import json, sys; from ingest.parse_xml import iter_xml; from ingest.tagging import Tagger; "
+            "t = Tagger(); path = 'ingest/data/demo/demo_sample.xml'; "
+            "print(json.dumps([[x.evidence for x in t.tag(a).topics] for a in iter_xml(open(path, 'rb'), path)]))")
+    outputs = {subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")}
+    assert len(outputs) == 1 and "MeSH" in next(iter(outputs))
+
+
+def test_the_topic_model_trains_on_several_labelled_files(tmp_path):
+    pytest.importorskip("sklearn")
+    import csv
+
+    from ingest.topic_model import TopicModel, train
+    files = [(ROOT / "ingest/data/demo/demo_sample.xml", ROOT / "ingest/data/demo/demo_labels_majority.csv"),
+             (ROOT / "ingest/data/dev/dev_sample.xml", ROOT / "ingest/data/dev/dev_labels_majority.csv")]
+    labels = []
+    for i, (_, path) in enumerate(files):
+        rows = list(csv.DictReader(path.open(encoding="utf-8")))[:60]  # a small model: quick to fit
+        labels.append(tmp_path / f"labels{i}.csv")
+        with labels[-1].open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=rows[0].keys())
+            writer.writeheader()
+            writer.writerows(rows)
+    data = train([x for x, _ in files], labels)
+    assert data["meta"]["records"] == 120
+    assert data["meta"]["trained_on"] == "demo_sample.xml with labels0.csv, dev_sample.xml with labels1.csv"
+    model = TopicModel(data)
+    assert model.topics == data["topics"] and len(model.features) > 100
+    with pytest.raises(ValueError, match="one labels file for each XML file"):
+        train([x for x, _ in files], labels[:1])
