@@ -160,12 +160,19 @@ class DesignTagger:
             for cue in _CUES_BY_HINT[hint]:
                 if cue.where != "title":
                     candidates.setdefault(cue, set()).update(sentences)
-        jobs = [(cue, [cue.pattern.finditer(text)]) for cue in _UNHINTED_ABSTRACT]
-        jobs += [(cue, [cue.pattern.finditer(text, *bounds[i]) for i in sorted(sentences)])
-                 for cue, sentences in candidates.items()]
-        for cue, scans in jobs:
-            for match in (m for scan in scans for m in scan):
-                i = view.sentence_at(match.start())
+        def matches(cue: _Cue, sentences: set[int] | None):
+            """(sentence, match) of the cue, sentence by sentence; scans begin only when asked."""
+            if sentences is None:
+                for match in cue.pattern.finditer(text):
+                    yield view.sentence_at(match.start()), match
+                return
+            for i in sorted(sentences):
+                for match in cue.pattern.finditer(text, *bounds[i]):
+                    yield i, match
+
+        jobs = [(cue, None) for cue in _UNHINTED_ABSTRACT] + list(candidates.items())
+        for cue, sentences in jobs:
+            for i, match in matches(cue, sentences):
                 if cue.human and is_animal(i):
                     continue
                 if cue.hedge and _hedged(text, *bounds[i], match.start(), match.end()):
