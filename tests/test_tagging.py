@@ -282,16 +282,16 @@ def test_parallel_tagging_gives_the_same_labels(tmp_path, monkeypatch):
 
 
 def test_topic_scores_on_the_held_out_set(heldout):
-    """Against the majority of three coders. The target is 0.88; the coders themselves agree with
-    the records' writers at 0.886-0.891 (tests/fixtures/labelled/annotations/README.md)."""
+    """Against the majority of three coders. The target is 0.88; the second and third coders agree
+    with the records' writers at 0.886-0.891 (tests/fixtures/labelled/annotations/README.md)."""
     db, _ = heldout
     ev = evaluate(db, HELD_OUT / "labels_majority.csv")
-    assert ev.topics.micro_f1 >= 0.83, ev.topics.micro_f1
+    assert ev.topics.micro_f1 >= 0.86, ev.topics.micro_f1
     assert ev.sizes.exact_match >= 0.90, ev.sizes.exact_match
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 asks for topic micro-F1 0.88; the tagger reaches about 0.84 "
-                                       "on the held-out set, near the 0.89 agreement of human coders")
+@pytest.mark.xfail(strict=True, reason="issue 5 asks for topic micro-F1 0.88; the tagger reaches 0.869 on the "
+                                       "held-out set (0.888 in cross-validation on the development set)")
 def test_topic_micro_f1_reaches_the_issue_target(heldout):
     db, _ = heldout
     assert evaluate(db, HELD_OUT / "labels_majority.csv").topics.micro_f1 >= 0.88
@@ -318,8 +318,11 @@ def test_the_topic_model_file_is_small_and_matches_the_taxonomy():
     from ingest.taxonomy import TOPIC_CODES
     from ingest.topic_model import MODEL_FILE
     data = json.loads(MODEL_FILE.read_text())
-    assert MODEL_FILE.stat().st_size < 400_000 and data["topics"] == list(TOPIC_CODES)
-    assert data["meta"]["trained_on"].startswith("demo_sample.xml")  # the project's own development set
+    assert MODEL_FILE.stat().st_size < 1_000_000 and data["topics"] == list(TOPIC_CODES)
+    # the project's own development and training sets, never the held-out one
+    assert data["meta"]["trained_on"] == ("demo_sample.xml with demo_labels_majority.csv, "
+                                          "dev_sample.xml with dev_labels_majority.csv")
+    assert data["meta"]["records"] == 1100
 
 
 def test_the_sample_size_phrase_begins_at_a_word():
@@ -340,3 +343,40 @@ def test_agreement_with_limit_zero_counts_the_disagreements_without_listing_them
     n = int(re.search(r"(\d+) disagreements to review \(--limit N lists them\)", quiet).group(1))
     assert n > 3 and "PMID" not in quiet
     assert f"disagreements to review (first 3 of {n}):" in listed and listed.count("  PMID ") == 3
+
+
+DEV = Path(__file__).parent.parent / "ingest/data/dev"
+
+
+def test_the_training_set_matches_its_sources_and_shares_nothing_with_the_held_out_set(run_cli, tmp_path):
+    records = synthetic.load(sorted((DEV / "source").glob("*.toml")))
+    assert len(records) == 800
+    assert (DEV / "dev_sample.xml").read_text(encoding="utf-8") == synthetic.to_xml(records), \
+        "rebuild: python -m ingest.synthetic build ingest/data/dev/source/*.toml " \
+        "--xml ingest/data/dev/dev_sample.xml --labels ingest/data/dev/dev_labels.csv"
+    assert (DEV / "dev_labels.csv").read_text(encoding="utf-8") == synthetic.labels_csv(records)
+    out = tmp_path / "majority.csv"
+    result = run_cli("labels", "combine", DEV / "dev_labels.csv", DEV / "annotations/coder_b.csv",
+                     DEV / "annotations/coder_c.csv", "-o", out, db=False)
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == (DEV / "dev_labels_majority.csv").read_text()
+    held_out = synthetic.load(sorted((HELD_OUT / "source").glob("*.toml")))
+    assert not {r["pmid"] for r in records} & {r["pmid"] for r in held_out}
+
+    # Titles and stock phrases may coincide ("...: a systematic review of published cases", "the
+    # National Survey on Drug Use and Health, a nationally representative..."); records may not.
+    from difflib import SequenceMatcher
+
+    def words(record: dict) -> list[str]:
+        return (record.get("abstract") or " ".join(s["text"] for s in record.get("sections", []))).lower().split()
+
+    def runs(record: dict) -> set[tuple[str, ...]]:  # every run of ten words of the abstract
+        w = words(record)
+        return {tuple(w[i:i + 10]) for i in range(len(w) - 9)}
+
+    where = {run: r for r in held_out for run in runs(r)}
+    closest = 0.0
+    for record in records:
+        for other in {where[run]["pmid"]: where[run] for run in runs(record) if run in where}.values():
+            closest = max(closest, SequenceMatcher(None, words(record), words(other), autojunk=False).ratio())
+    assert closest < 0.5, closest  # the most alike pair shares about a third of its words (0.32)
