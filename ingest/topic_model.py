@@ -61,14 +61,13 @@ def text_features(article: Article, view: TextView, design: str | None,
     words = [w for w in TOKEN.findall(view.title) if w not in STOP] * 2
     words += [w for k in view.keywords for w in TOKEN.findall(k) if w not in STOP]
     words += [w for w in view.abstract_words[0] if w not in STOP]
-    counts = Counter(words)
     if model is None:
+        counts = Counter(words)
         counts.update(f"{a} {b}" for a, b in zip(words, words[1:]))
-        features = {w: 1.0 + math.log(n) for w, n in counts.items()}
-    else:
-        heads, known = model.pair_heads, model.index
-        counts.update(f"{a} {b}" for a, b in zip(words, words[1:]) if a in heads)
-        features = {w: 1.0 + math.log(n) for w, n in counts.items() if w in known}
+    else:  # the same features in the same order, less the ones the model does not know
+        counts = Counter(filter(model.index.__contains__, words))
+        counts.update(filter(None, map(model.pair_names.get, zip(words, words[1:]))))
+    features = {w: 1.0 + math.log(n) for w, n in counts.items()}
     for heading in article.mesh:
         features["mesh:" + heading["descriptor"].lower()] = 1.0
     if design:
@@ -87,9 +86,9 @@ class TopicModel:
         self.topics: list[str] = data["topics"]
         self.features: list[str] = data["features"]
         self.index = {f: i for i, f in enumerate(self.features)}
-        # the first words of the word pairs it knows: no other pair need be formed
-        self.pair_heads = frozenset(f.split(" ", 1)[0] for f in self.features
-                                    if " " in f and not f.startswith(("mesh:", "design:")))
+        # the word pairs it knows, by their two words: no other pair need be written out
+        self.pair_names = {tuple(f.split(" ", 1)): f for f in self.features
+                           if " " in f and not f.startswith(("mesh:", "design:"))}
         self.idf = np.array(data["idf"], dtype=np.float64)
         # Weights are stored per topic as [feature index, weight] pairs (near-zero ones left out).
         self.weights = np.zeros((len(self.topics), len(self.features)))
@@ -129,10 +128,10 @@ class TopicModel:
         idx, vals = self.vector(features)
         rows = self.by_feature[idx]  # present features x topics
         logits = vals @ rows + self.rule_weights @ rule_features(scores, self.topics) + self.intercepts
-        probs = 1.0 / (1.0 + np.exp(-logits))
+        probs = (1.0 / (1.0 + np.exp(-logits))).tolist()
         out = {}
         for t, topic in enumerate(self.topics):
-            p = float(probs[t])
+            p = probs[t]
             words: list[str] = []
             if len(idx) and p >= explain:
                 contributions = rows[:, t] * vals
