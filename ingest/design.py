@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from . import design_rules as rules
@@ -152,27 +153,8 @@ class DesignTagger:
                 break
         if not text:
             return hits, flags
-        # Where each cue is worth trying: the sentences holding one of its hints.
-        candidates: dict[_Cue, set[int]] = {}
-        starts = view.starts
-        for hint, offsets in _SCANNER.positions(text).items():
-            sentences = {bisect_right(starts, at) - 1 for at in offsets}
-            for cue in _CUES_BY_HINT[hint]:
-                if cue.where != "title":
-                    candidates.setdefault(cue, set()).update(sentences)
-        def matches(cue: _Cue, sentences: set[int] | None):
-            """(sentence, match) of the cue, sentence by sentence; scans begin only when asked."""
-            if sentences is None:
-                for match in cue.pattern.finditer(text):
-                    yield view.sentence_at(match.start()), match
-                return
-            for i in sorted(sentences):
-                for match in cue.pattern.finditer(text, *bounds[i]):
-                    yield i, match
-
-        jobs = [(cue, None) for cue in _UNHINTED_ABSTRACT] + list(candidates.items())
-        for cue, sentences in jobs:
-            for i, match in matches(cue, sentences):
+        for cue, matches in self._abstract_matches(view, bounds):
+            for i, match in matches:
                 if cue.human and is_animal(i):
                     continue
                 if cue.hedge and _hedged(text, *bounds[i], match.start(), match.end()):
@@ -185,16 +167,30 @@ class DesignTagger:
         return hits, flags
 
     @staticmethod
-    def _matches(cue: _Cue, text: str, bounds: list[tuple[int, int]], hint_sentences: dict[str, set[int]]):
-        """The cue's matches, looked for only in the sentences where one of its hints stands."""
-        if cue.hints is None:
-            yield from cue.pattern.finditer(text)
-            return
-        sentences: set[int] = set()
-        for hint in cue.hints:
-            sentences.update(hint_sentences.get(hint, ()))
-        for i in sorted(sentences):
-            yield from cue.pattern.finditer(text, *bounds[i])
+    def _abstract_matches(view: TextView, bounds: list[tuple[int, int]]
+                          ) -> list[tuple[_Cue, Iterator[tuple[int, re.Match]]]]:
+        """The abstract's cues worth trying, each with its matches as (sentence, match): looked
+        for only in the sentences holding one of the cue's hints (a cue without hints: the whole
+        text). A cue's scans begin only when its matches are asked for."""
+        text = view.abstract
+        candidates: dict[_Cue, set[int]] = {}
+        for hint, offsets in _SCANNER.positions(text).items():
+            sentences = {bisect_right(view.starts, at) - 1 for at in offsets}
+            for cue in _CUES_BY_HINT[hint]:
+                if cue.where != "title":
+                    candidates.setdefault(cue, set()).update(sentences)
+
+        def whole(cue: _Cue) -> Iterator[tuple[int, re.Match]]:
+            for match in cue.pattern.finditer(text):
+                yield view.sentence_at(match.start()), match
+
+        def within(cue: _Cue, sentences: set[int]) -> Iterator[tuple[int, re.Match]]:
+            for i in sorted(sentences):
+                for match in cue.pattern.finditer(text, *bounds[i]):
+                    yield i, match
+
+        return ([(cue, whole(cue)) for cue in _UNHINTED_ABSTRACT]
+                + [(cue, within(cue, sentences)) for cue, sentences in candidates.items()])
 
     # ------------------------------------------------------------------ decision
     def tag(self, article: Article, view: TextView | None = None) -> DesignTag:

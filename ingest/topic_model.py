@@ -90,12 +90,12 @@ class TopicModel:
         self.pair_names = {tuple(f.split(" ", 1)): f for f in self.features
                            if " " in f and not f.startswith(("mesh:", "design:"))}
         self.idf = np.array(data["idf"], dtype=np.float64)
-        # Weights are stored per topic as [feature index, weight] pairs (near-zero ones left out).
-        self.weights = np.zeros((len(self.topics), len(self.features)))
+        # Weights are stored per topic as [feature index, weight] pairs (near-zero ones left out);
+        # held as features x topics, so that a record's features are one take of rows.
+        self.by_feature = np.zeros((len(self.features), len(self.topics)))
         for t, pairs in enumerate(data["weights"]):
             for i, w in pairs:
-                self.weights[t, i] = w
-        self.by_feature = np.ascontiguousarray(self.weights.T)  # features x topics: a record's rows in one take
+                self.by_feature[i, t] = w
         self.rule_weights = np.array(data["rule_weights"], dtype=np.float64)  # topics x topics
         self.intercepts = np.array(data["intercepts"], dtype=np.float64)
         self.meta = data.get("meta", {})
@@ -147,11 +147,10 @@ class TopicModel:
 def train(xml: Path | list[Path], labels: Path | list[Path], *, c: float = C) -> dict:
     """Fit the model on labelled records (needs scikit-learn): one or more XML files, each with
     its labels CSV. Returns the JSON-ready model."""
-    import csv
-
     from sklearn.linear_model import LogisticRegression  # development dependency only
 
     from .design import DesignTagger
+    from .evaluate import read_labels
     from .parse_xml import iter_xml
     from .topics import Taxonomy, TopicTagger
 
@@ -164,9 +163,9 @@ def train(xml: Path | list[Path], labels: Path | list[Path], *, c: float = C) ->
         raise ValueError("give one labels file for each XML file")
     rows = []
     for xml_path, labels_path in zip(xmls, label_files):
-        with open(labels_path, encoding="utf-8") as handle:
-            gold = {int(r["pmid"]): set(filter(None, (r.get("topics") or "").split(";")))
-                    for r in csv.DictReader(handle)}
+        gold = read_labels(labels_path, set(topics)).topics
+        if gold is None:
+            raise ValueError(f"{labels_path}: no topics column to learn from")
         with open(xml_path, "rb") as handle:
             for article in iter_xml(handle, str(xml_path)):
                 if not isinstance(article, Article) or article.pmid not in gold:
