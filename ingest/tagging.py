@@ -28,6 +28,11 @@ class Labels:
     sample: SampleSize | None
 
 
+#: Records tagged together: enough that the topic model's product for them costs little more
+#: than for one, few enough that their texts stay small beside the garbage collector's work.
+BATCH = 16
+
+
 class Tagger:
     """Design, topics and sample size for a record, read from one shared view of its text."""
 
@@ -44,13 +49,22 @@ class Tagger:
         return f"{self.design.version}+{self.topics.version}+{self.sample.version}"
 
     def tag(self, article: Article) -> Labels:
-        view = TextView.of(article)
-        design = self.design.tag(article, view)
-        if design.study_type == "other" and design.evidence.startswith("PubMed marks it as"):
-            topics: list[TopicTag] = []  # a correction or retraction notice is about another paper
-        else:
-            topics = self.topics.tag(article, view, design=design.study_type)
-        return Labels(design, topics, self.sample.extract(view, design.study_type))
+        return self.tag_many([article])[0]
+
+    def tag_many(self, articles: list[Article]) -> list[Labels]:
+        """Labels for a batch of records (the topic model scores a batch at once)."""
+        if len(articles) > BATCH:
+            return [labels for at in range(0, len(articles), BATCH) for labels in self.tag_many(articles[at:at + BATCH])]
+        views = [TextView.of(a) for a in articles]
+        designs = [self.design.tag(a, v) for a, v in zip(articles, views)]
+        # A correction or retraction notice is about another paper: it gets no topics.
+        about = [i for i, d in enumerate(designs)
+                 if not (d.study_type == "other" and d.evidence.startswith("PubMed marks it as"))]
+        topics: list[list[TopicTag]] = [[] for _ in articles]
+        for i, found in zip(about, self.topics.tag_many([(articles[i], views[i], designs[i].study_type)
+                                                          for i in about])):
+            topics[i] = found
+        return [Labels(d, t, self.sample.extract(v, d.study_type)) for d, t, v in zip(designs, topics, views)]
 
 
 _TAG_SQL = (
@@ -84,7 +98,7 @@ def make_labeller(taxonomy: Taxonomy | str | None = None) -> Callable[[sqlite_ut
     tagger = Tagger(taxonomy)
 
     def label(db: sqlite_utils.Database, articles: list[Article]) -> None:
-        save_labels(db, [(a.pmid, tagger.tag(a)) for a in articles], tagger.version)
+        save_labels(db, list(zip((a.pmid for a in articles), tagger.tag_many(articles))), tagger.version)
 
     return label
 
@@ -123,7 +137,7 @@ def _init_tagger(taxonomy: str | None) -> None:
 
 def _tag_articles(articles: list[Article]) -> list[tuple[int, Labels]]:
     assert _TAGGER is not None
-    return [(a.pmid, _TAGGER.tag(a)) for a in articles]
+    return list(zip((a.pmid for a in articles), _TAGGER.tag_many(articles)))
 
 
 class ParallelLabeller:
@@ -170,7 +184,7 @@ def label_articles(db: sqlite_utils.Database, articles: list[Article]) -> None:
 
 
 def _retag_rows(db: sqlite_utils.Database, tagger: Tagger, rows: list[tuple]) -> int:
-    labelled = [(row[0], tagger.tag(store.article_from_values(row))) for row in rows]
+    labelled = list(zip((row[0] for row in rows), tagger.tag_many([store.article_from_values(row) for row in rows])))
     with db.atomic():
         save_labels(db, labelled, tagger.version)
     return len(labelled)
@@ -245,4 +259,5 @@ def retag(db: sqlite_utils.Database, tagger: Tagger, *, batch: int = 2000, worke
 
 
 def tag_many(articles: Iterable[Article], tagger: Tagger) -> dict[int, Labels]:
-    return {a.pmid: tagger.tag(a) for a in articles}
+    articles = list(articles)
+    return dict(zip((a.pmid for a in articles), tagger.tag_many(articles)))

@@ -48,6 +48,7 @@ RULE_WEIGHT = 2.0  # how strongly the rules' topic scores count beside the words
 C = 10.0           # inverse regularisation; chosen by 5-fold cross-validation on the development set
 MIN_DF = 2         # a word must appear in two training records to become a feature
 PRUNE = 0.2        # weights smaller than this are dropped from the stored model
+CHUNK = 256        # records scored in one product (memory: about 150 features x topics x 8 bytes each)
 STOP = frozenset("""a an and are as at be by for from has have in is it its of on or that the their these this
 to was were which with we our than not but been also""".split())
 
@@ -89,6 +90,7 @@ class TopicModel:
         # the word pairs it knows, by their two words: no other pair need be written out
         self.pair_names = {tuple(f.split(" ", 1)): f for f in self.features
                            if " " in f and not f.startswith(("mesh:", "design:"))}
+        self.pair_index = {pair: self.index[f] for pair, f in self.pair_names.items()}
         self.idf = np.array(data["idf"], dtype=np.float64)
         # Weights are stored per topic as [feature index, weight] pairs (near-zero ones left out);
         # held as features x topics, so that a record's features are one take of rows.
@@ -109,6 +111,32 @@ class TopicModel:
             return None
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
+    def encode(self, article: Article, view: TextView, design: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """The record as the model sees it: the indices of the features it knows, in the order
+        :func:`text_features` meets them, and their TF-IDF values (unit length). The same
+        numbers as ``text_features`` then :meth:`vector`, without writing out any feature name."""
+        words = [w for w in TOKEN.findall(view.title) if w not in STOP] * 2
+        words += [w for k in view.keywords for w in TOKEN.findall(k) if w not in STOP]
+        words += [w for w in view.abstract_words[0] if w not in STOP]
+        known, pairs = self.index.get, self.pair_index.get
+        counts = Counter([i for i in map(known, words) if i is not None])
+        counts.update([i for i in map(pairs, zip(words, words[1:])) if i is not None])
+        features = {i: 1.0 + math.log(n) for i, n in counts.items()}
+        for heading in article.mesh:
+            i = known("mesh:" + heading["descriptor"].lower())
+            if i is not None:
+                features[i] = 1.0
+        if design:
+            i = known("design:" + design)
+            if i is not None:
+                features[i] = 1.0
+        if not features:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        idx = np.fromiter(features, dtype=np.int64, count=len(features))
+        vals = np.fromiter(features.values(), dtype=np.float64, count=len(features)) * self.idf[idx]
+        norm = math.sqrt(float(vals @ vals)) or 1.0
+        return idx, vals / norm
+
     def vector(self, features: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Indices and TF-IDF values (unit length) of the features the model knows."""
         n = len(features)
@@ -125,19 +153,45 @@ class TopicModel:
                 explain: float = 0.0) -> dict[str, tuple[float, list[str]]]:
         """For each learned topic: the probability it is a subject, and the words that weighed
         most (for the topics whose probability reaches ``explain``; the others get none)."""
-        idx, vals = self.vector(features)
-        rows = self.by_feature[idx]  # present features x topics
-        logits = vals @ rows + self.rule_weights @ rule_features(scores, self.topics) + self.intercepts
+        return self.predict_many([self.vector(features)], [scores], explain)[0]
+
+    def predict_many(self, vectors: list[tuple[np.ndarray, np.ndarray]], scores: list[dict[str, float]],
+                     explain: float = 0.0) -> list[dict[str, tuple[float, list[str]]]]:
+        """:meth:`predict` for a batch of records (from :meth:`encode` or :meth:`vector`), one
+        product per chunk of records: a record at a time, numpy's overhead outweighs the work."""
+        out: list[dict[str, tuple[float, list[str]]]] = []
+        for at in range(0, len(vectors), CHUNK):
+            out += self._predict_chunk(vectors[at:at + CHUNK], scores[at:at + CHUNK], explain)
+        return out
+
+    def _predict_chunk(self, vectors: list[tuple[np.ndarray, np.ndarray]], scores: list[dict[str, float]],
+                       explain: float) -> list[dict[str, tuple[float, list[str]]]]:
+        n, topics = len(vectors), self.topics
+        lengths = np.fromiter((len(idx) for idx, _ in vectors), dtype=np.int64, count=n)
+        logits = np.array([rule_features(s, topics) for s in scores]).reshape(n, len(topics)) @ self.rule_weights.T
+        logits += self.intercepts
+        rows = np.zeros((0, len(topics)))  # each present feature's weight for each topic, times its value
+        if lengths.sum():
+            idx_all = np.concatenate([idx for idx, _ in vectors])
+            rows = self.by_feature[idx_all]
+            rows *= np.concatenate([vals for _, vals in vectors])[:, None]
+            present = lengths > 0
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))[present]
+            logits[present] += np.add.reduceat(rows, starts, axis=0)
         probs = (1.0 / (1.0 + np.exp(-logits))).tolist()
-        out = {}
-        for t, topic in enumerate(self.topics):
-            p = probs[t]
-            words: list[str] = []
-            if len(idx) and p >= explain:
-                contributions = rows[:, t] * vals
-                top = np.argsort(-contributions, kind="stable")[:3]
-                words = [self.features[idx[i]] for i in top if contributions[i] > 0.05]
-            out[topic] = (p, words)
+        offsets = np.concatenate(([0], np.cumsum(lengths))).tolist()
+        out = []
+        for r, (idx, _) in enumerate(vectors):
+            record = {}
+            for t, topic in enumerate(topics):
+                p = probs[r][t]
+                words: list[str] = []
+                if len(idx) and p >= explain:
+                    contributions = rows[offsets[r]:offsets[r + 1], t]
+                    top = np.argsort(-contributions, kind="stable")[:3]
+                    words = [self.features[idx[i]] for i in top if contributions[i] > 0.05]
+                record[topic] = (p, words)
+            out.append(record)
         return out
 
 

@@ -269,28 +269,37 @@ class TopicTagger:
 
     def tag(self, article: Article, view: TextView | None = None, design: str | None = None) -> list[TopicTag]:
         """The record's topics, strongest first. ``design`` (its study design) lets priors count."""
-        view = view or TextView.of(article)
-        if self.model is None:
-            return self.select(self.scores(article, view, design))
-        from .topic_model import THRESHOLD, text_features
+        return self.tag_many([(article, view or TextView.of(article), design)])[0]
 
-        raw = {code: (score, anchored, evidence) for code, score, anchored, evidence in self._raw(article, view, design)}
+    def tag_many(self, records: list[tuple[Article, TextView, str | None]]) -> list[list[TopicTag]]:
+        """:meth:`tag` for a batch of (record, its view, its design): the learned model scores
+        the whole batch at once."""
+        if self.model is None:
+            return [self.select(self.scores(article, view, design)) for article, view, design in records]
+        from .topic_model import THRESHOLD
+
+        raws = [{code: (score, anchored, evidence) for code, score, anchored, evidence in self._raw(article, view, design)}
+                for article, view, design in records]
         learned = set(self.model.topics)
-        probabilities = self.model.predict(text_features(article, view, design, self.model),
-                                           {code: score for code, (score, _, _) in raw.items()}, explain=THRESHOLD)
-        chosen = []
-        for topic, (p, words) in probabilities.items():
-            if p < THRESHOLD or topic not in self.taxonomy.topics:
-                continue
-            why = f"learned model p={p:.2f}" + (f" ({', '.join(words)})" if words else "")
-            score, anchored, evidence = raw.get(topic, (0.0, False, []))
-            rule = self._evidence(view, evidence)  # the rules' evidence is written out only for chosen topics
-            chosen.append((p, TopicTag(topic, score, f"{rule}; {why}" if rule else why, anchored)))
-        chosen.sort(key=lambda pt: -pt[0])
-        # Topics the model has not learned (a user's additions) are the rules' to decide.
-        others = self.select([TopicTag(code, score, self._evidence(view, evidence), anchored)
-                              for code, (score, anchored, evidence) in raw.items() if code not in learned])
-        return [t for _, t in chosen] + others
+        predictions = self.model.predict_many(
+            [self.model.encode(article, view, design) for article, view, design in records],
+            [{code: score for code, (score, _, _) in raw.items()} for raw in raws], explain=THRESHOLD)
+        out = []
+        for (article, view, design), raw, probabilities in zip(records, raws, predictions):
+            chosen = []
+            for topic, (p, words) in probabilities.items():
+                if p < THRESHOLD or topic not in self.taxonomy.topics:
+                    continue
+                why = f"learned model p={p:.2f}" + (f" ({', '.join(words)})" if words else "")
+                score, anchored, evidence = raw.get(topic, (0.0, False, []))
+                rule = self._evidence(view, evidence)  # the rules' evidence is written out only for chosen topics
+                chosen.append((p, TopicTag(topic, score, f"{rule}; {why}" if rule else why, anchored)))
+            chosen.sort(key=lambda pt: -pt[0])
+            # Topics the model has not learned (a user's additions) are the rules' to decide.
+            others = self.select([TopicTag(code, score, self._evidence(view, evidence), anchored)
+                                  for code, (score, anchored, evidence) in raw.items() if code not in learned])
+            out.append([t for _, t in chosen] + others)
+        return out
 
     def select(self, scored: list[TopicTag]) -> list[TopicTag]:
         """The topics that reach their threshold; of those, the ones the record names up front

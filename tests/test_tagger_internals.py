@@ -144,3 +144,27 @@ def test_the_topic_model_trains_on_several_labelled_files(tmp_path):
     assert model.topics == data["topics"] and len(model.features) > 100
     with pytest.raises(ValueError, match="one labels file for each XML file"):
         train([x for x, _ in files], labels[:1])
+
+
+def test_tagging_a_batch_gives_what_tagging_one_record_at_a_time_gives():
+    """The topic model scores a batch in one product; labels, scores and evidence text must be
+    the same as record by record, whatever the batch holds (a correction notice, a record with
+    no abstract, more records than one chunk)."""
+    from ingest import tagging
+    from ingest.record import Article
+
+    paths = [ROOT / "ingest/data/demo/demo_sample.xml", ROOT / "tests/fixtures/xml/erratum.xml",
+             ROOT / "tests/fixtures/xml/retraction.xml"]
+    articles = [a for p in paths for a in iter_xml(open(p, "rb"), str(p)) if isinstance(a, Article)]
+    articles.append(Article(pmid=1, title="Kratom", abstract=""))  # a title and nothing else
+    tagger = tagging.Tagger()
+
+    def plain(labels):
+        return (labels.design, [(t.topic, t.score, t.evidence, t.anchored) for t in labels.topics], labels.sample)
+
+    one_by_one = [plain(tagger.tag(a)) for a in articles]
+    batched = [plain(labels) for labels in tagger.tag_many(articles)]
+    assert len(articles) > 3 * tagging.BATCH
+    assert batched == one_by_one
+    assert any(topics for _, topics, _ in batched) and any(not topics for _, topics, _ in batched)
+    assert tagger.tag_many([]) == []
