@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -65,7 +66,8 @@ class TextView:
     weights: list[float]           # how much each sentence's words count
     keywords: list[str] = field(default_factory=list)
     original: str = ""             # the abstract as written (for quoting numbers and phrases)
-    _spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False, compare=False)
+    _spans: dict[int, tuple[list[tuple[int, int]], Iterator[re.Match]]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, article: Article) -> "TextView":
@@ -125,11 +127,15 @@ class TextView:
         """Start and end offsets in ``abstract`` of word ``k`` of :attr:`abstract_words`."""
         _, sentence_of, first = self.abstract_words
         i = sentence_of[k]
-        spans = self._spans.get(i)
-        if spans is None:
+        known = self._spans.get(i)
+        if known is None:  # the sentence's word positions, found only as far as asked
             end = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.abstract)
-            spans = self._spans[i] = [m.span() for m in TOKEN.finditer(self.abstract, self.starts[i], end)]
-        return spans[k - first[i]]
+            known = self._spans[i] = ([], TOKEN.finditer(self.abstract, self.starts[i], end))
+        spans, more = known
+        j = k - first[i]
+        while len(spans) <= j:
+            spans.append(next(more).span())
+        return spans[j]
 
     def sentence_at(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1
