@@ -122,28 +122,63 @@ def test_labels_do_not_depend_on_string_hashing():
     assert len(outputs) == 1 and "MeSH" in next(iter(outputs))
 
 
-def test_the_topic_model_trains_on_several_labelled_files(tmp_path):
-    pytest.importorskip("sklearn")
+def _small_training_sets(tmp_path, n=60):
+    """The demo and training sets' XML, each with its first ``n`` labels (a small model: quick to fit)."""
     import csv
 
-    from ingest.topic_model import TopicModel, train
     files = [(ROOT / "ingest/data/demo/demo_sample.xml", ROOT / "ingest/data/demo/demo_labels_majority.csv"),
              (ROOT / "ingest/data/dev/dev_sample.xml", ROOT / "ingest/data/dev/dev_labels_majority.csv")]
     labels = []
     for i, (_, path) in enumerate(files):
-        rows = list(csv.DictReader(path.open(encoding="utf-8")))[:60]  # a small model: quick to fit
+        rows = list(csv.DictReader(path.open(encoding="utf-8")))[:n]
         labels.append(tmp_path / f"labels{i}.csv")
         with labels[-1].open("w", newline="", encoding="utf-8") as out:
             writer = csv.DictWriter(out, fieldnames=rows[0].keys())
             writer.writeheader()
             writer.writerows(rows)
-    data = train([x for x, _ in files], labels)
+    return [x for x, _ in files], labels
+
+
+def test_the_topic_model_trains_on_several_labelled_files(tmp_path):
+    pytest.importorskip("sklearn")
+    from ingest.topic_model import TopicModel, train
+    xmls, labels = _small_training_sets(tmp_path)
+    data = train(xmls, labels)
     assert data["meta"]["records"] == 120
     assert data["meta"]["trained_on"] == "demo_sample.xml with labels0.csv, dev_sample.xml with labels1.csv"
     model = TopicModel(data)
     assert model.topics == data["topics"] and len(model.features) > 100
     with pytest.raises(ValueError, match="one labels file for each XML file"):
-        train([x for x, _ in files], labels[:1])
+        train(xmls, labels[:1])
+
+
+def test_cross_validation_scores_each_record_once_by_a_model_that_never_saw_it(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    from ingest import topic_model
+    xmls, labels = _small_training_sets(tmp_path)
+    topics, scored = topic_model.read_examples(xmls[0], labels[0])
+    extra = topic_model.read_examples(xmls[1], labels[1])[1]
+    cv = topic_model.cross_validate(topics, scored, extra, thresholds=(0.3, 0.5, 0.7), folds=3)
+    assert {s.n for s in cv.values()} == {60}
+    assert cv[0.3].micro_recall >= cv[0.5].micro_recall >= cv[0.7].micro_recall
+    assert cv[0.3].micro_precision <= cv[0.7].micro_precision
+    # the same records scored by a model that was trained on them do better than out of fold
+    model = topic_model.TopicModel(topic_model.fit(topics, scored + extra))
+    seen = model.predict_many([model.vector(f) for _, f, _, _ in scored], [s for _, _, s, _ in scored], explain=2.0)
+    from ingest.evaluate import score_topics
+    in_sample = score_topics({p: g for p, _, _, g in scored},
+                             {p: {t for t, (q, _) in found.items() if q >= 0.5} for (p, _, _, _), found in zip(scored, seen)},
+                             topics)
+    assert in_sample.micro_f1 > cv[0.5].micro_f1 + 0.05
+    # and from the command line
+    args = ["cv", "--xml", str(xmls[0]), "--labels", str(labels[0]), "--xml", str(xmls[1]), "--labels", str(labels[1]),
+            "--folds", "3", "--threshold", "0.5", "--c", "10", "--c", "3"]
+    assert topic_model.main(args) == 0
+    out = capsys.readouterr().out
+    assert "3-fold cross-validation over 60 records of demo_sample.xml (+60 training records in every fold)" in out
+    assert len([line for line in out.splitlines() if line.startswith(("10 ", "3 "))]) == 2
+    with pytest.raises(SystemExit):
+        topic_model.main(args + ["--xml", str(xmls[0])])  # an --xml without its --labels
 
 
 def test_tagging_a_batch_gives_what_tagging_one_record_at_a_time_gives():
