@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -66,8 +65,7 @@ class TextView:
     weights: list[float]           # how much each sentence's words count
     keywords: list[str] = field(default_factory=list)
     original: str = ""             # the abstract as written (for quoting numbers and phrases)
-    _spans: dict[int, tuple[list[tuple[int, int]], Iterator[re.Match]]] = field(
-        default_factory=dict, repr=False, compare=False)
+    _spans: dict[int, list[int]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, article: Article) -> "TextView":
@@ -125,17 +123,20 @@ class TextView:
 
     def word_span(self, k: int) -> tuple[int, int]:
         """Start and end offsets in ``abstract`` of word ``k`` of :attr:`abstract_words`."""
-        _, sentence_of, first = self.abstract_words
+        words, sentence_of, first = self.abstract_words
         i = sentence_of[k]
-        known = self._spans.get(i)
-        if known is None:  # the sentence's word positions, found only as far as asked
-            end = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.abstract)
-            known = self._spans[i] = ([], TOKEN.finditer(self.abstract, self.starts[i], end))
-        spans, more = known
-        j = k - first[i]
-        while len(spans) <= j:
-            spans.append(next(more).span())
-        return spans[j]
+        found = self._spans.setdefault(i, [])  # where the sentence's words start, as far as asked
+        if len(found) <= k - first[i]:
+            # Between one word and the next stand no letters or digits, so the next word's
+            # text first occurs where the word begins: a search finds it without a pattern.
+            find = self.abstract.find
+            at = found[-1] + len(words[first[i] + len(found) - 1]) if found else self.starts[i]
+            for word in words[first[i] + len(found):k + 1]:
+                at = find(word, at)
+                found.append(at)
+                at += len(word)
+        start = found[k - first[i]]
+        return start, start + len(words[k])
 
     def sentence_at(self, offset: int) -> int:
         return bisect_right(self.starts, offset) - 1

@@ -203,3 +203,23 @@ def test_tagging_a_batch_gives_what_tagging_one_record_at_a_time_gives():
     assert batched == one_by_one
     assert any(topics for _, topics, _ in batched) and any(not topics for _, topics, _ in batched)
     assert tagger.tag_many([]) == []
+
+
+def test_word_positions_found_by_search_are_the_patterns_positions(views):
+    """TextView.word_span finds a word by searching for its text after the word before; that
+    must land where the word pattern matched, whatever stands between words."""
+    import re
+
+    from ingest.record import Article
+    from ingest.textview import TOKEN
+    tricky = TextView.of(Article(pmid=1, title="t", abstract=(
+        "Kratom_use (n=12): co-use, self-report- and -pain; pain-pain painful pain. Ca2+ 7-OH-mitragynine "
+        "7-OH; ß-blockers, naïve users' pain__pain a--b - c. Pain pain PAIN; e.g. i.e. x_y_z 3.5 mg/kg.")))
+    for view in views + [tricky]:
+        expected = [m.span() for m in TOKEN.finditer(view.abstract)]
+        words = view.abstract_words[0]
+        assert len(expected) == len(words)
+        # asked in an odd order: later words first, then earlier ones, as the quoting does
+        order = list(range(len(words)))[::-3] + list(range(len(words)))
+        assert {k: view.word_span(k) for k in order} == dict(enumerate(expected))
+    assert tricky.abstract[slice(*tricky.word_span(4))] == "co-use" and re.search("pain__pain", tricky.abstract)
