@@ -45,7 +45,7 @@ import json
 import math
 import sys
 from collections import Counter
-from itertools import repeat
+from itertools import chain, filterfalse, repeat
 from pathlib import Path
 
 import numpy as np
@@ -127,25 +127,31 @@ class TopicModel:
         """The record as the model sees it: the indices of the features it knows, in the order
         :func:`text_features` meets them, and their TF-IDF values (unit length). The same
         numbers as ``text_features`` then :meth:`vector`, without writing out any feature name."""
-        words = [w for w in TOKEN.findall(view.title) if w not in STOP] * 2
-        words += [w for k in view.keywords for w in TOKEN.findall(k) if w not in STOP]
-        words += [w for w in view.abstract_words[0] if w not in STOP]
-        known, pairs = self.index.get, self.pair_index.get
-        counts = Counter([i for i in map(known, words) if i is not None])
-        counts.update([i for i in map(pairs, zip(words, words[1:])) if i is not None])
-        features = {i: 1.0 + math.log(n) for i, n in counts.items()}
+        stop = STOP.__contains__
+        words = list(filterfalse(stop, TOKEN.findall(view.title))) * 2
+        for k in view.keywords:
+            words += filterfalse(stop, TOKEN.findall(k))
+        words += filterfalse(stop, view.abstract_words[0])
+        known = self.index.get
+        counts = Counter(map(known, words))  # None counts the words the model does not know
+        counts.update(map(self.pair_index.get, zip(words, words[1:])))
+        counts.pop(None, None)
+        extra = {}
         for heading in article.mesh:
             i = known("mesh:" + heading["descriptor"].lower())
             if i is not None:
-                features[i] = 1.0
+                extra[i] = 1.0
         if design:
             i = known("design:" + design)
             if i is not None:
-                features[i] = 1.0
-        if not features:
+                extra[i] = 1.0
+        n, m = len(counts), len(extra)
+        if not n + m:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter(features, dtype=np.int64, count=len(features))
-        vals = np.fromiter(features.values(), dtype=np.float64, count=len(features)) * self.idf[idx]
+        idx = np.fromiter(chain(counts, extra), dtype=np.int64, count=n + m)
+        vals = np.fromiter(chain(map(math.log, counts.values()), extra.values()), dtype=np.float64, count=n + m)
+        vals[:n] += 1.0
+        vals *= self.idf[idx]
         norm = math.sqrt(float(vals @ vals)) or 1.0
         return idx, vals / norm
 
