@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import EvidenceError
 from .record import Article
 from .textview import TOKEN, TextView
 
@@ -350,15 +351,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if len(args.xml) != len(args.labels):
         parser.error("give one --labels for each --xml")
+    if args.cmd == "cv" and args.folds < 2:
+        parser.error("--folds must be 2 or more")
+    try:
+        return _run(args)
+    except ImportError as exc:
+        print(f"error: training needs scikit-learn, in the dev extras: pip install -e '.[dev]' ({exc})", file=sys.stderr)
+    except (EvidenceError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.cmd == "train":
         model = train(args.xml, args.labels, c=args.c)
         args.out.write_text(json.dumps(model, separators=(",", ":")) + "\n", encoding="utf-8")
         print(f"wrote {args.out}: {len(model['features'])} features, {len(model['topics'])} topics, "
               f"{model['meta']['records']} training records")
         return 0
-    if args.folds < 2:
-        parser.error("--folds must be 2 or more")
     topics, scored = read_examples(args.xml[0], args.labels[0])
+    if len(scored) < args.folds:
+        raise ValueError(f"{args.labels[0]}: {len(scored)} labelled records in {args.xml[0]}, fewer than --folds {args.folds}")
     extra = read_examples(args.xml[1:], args.labels[1:])[1] if len(args.xml) > 1 else []
     print(f"{args.folds}-fold cross-validation over {len(scored)} records of {args.xml[0].name}"
           f" (+{len(extra)} training records in every fold)")

@@ -179,6 +179,17 @@ def test_cross_validation_scores_each_record_once_by_a_model_that_never_saw_it(t
     assert len([line for line in out.splitlines() if line.startswith(("10 ", "3 "))]) == 2
     with pytest.raises(SystemExit):
         topic_model.main(args + ["--xml", str(xmls[0])])  # an --xml without its --labels
+    assert "give one --labels for each --xml" in capsys.readouterr().err
+    # bad input: one line, exit status 1
+    no_topics = tmp_path / "no_topics.csv"
+    no_topics.write_text("pmid,study_type\n90000001,survey\n", encoding="utf-8")
+    for bad in (["cv", "--xml", str(tmp_path / "missing.xml"), "--labels", str(labels[0])],
+                ["cv", "--xml", str(xmls[0]), "--labels", str(no_topics)],
+                ["train", "--xml", str(labels[0]), "--labels", str(labels[0]), "--out", str(tmp_path / "m.json")]):
+        assert topic_model.main(bad) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
+    assert not (tmp_path / "m.json").exists()
 
 
 def test_tagging_a_batch_gives_what_tagging_one_record_at_a_time_gives():
