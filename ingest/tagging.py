@@ -28,8 +28,8 @@ class Labels:
     sample: SampleSize | None
 
 
-#: Records tagged together: enough that the topic model's product for them costs little more
-#: than for one, few enough that their texts stay small beside the garbage collector's work.
+#: Records tagged together: enough that the topic model scores them in one product, few enough
+#: that their texts stay small (batches of 64 and more measured slower; benchmarks/README.md).
 BATCH = 16
 
 

@@ -66,21 +66,15 @@ STOP = frozenset("""a an and are as at be by for from has have in is it its of o
 to was were which with we our than not but been also""".split())
 
 
-def text_features(article: Article, view: TextView, design: str | None,
-                  model: "TopicModel | None" = None) -> dict[str, float]:
+def text_features(article: Article, view: TextView, design: str | None) -> dict[str, float]:
     """Words and word pairs (title counted twice, keywords, abstract), MeSH, design: log counts.
-
-    Given a ``model``, only the features it knows (the others weigh nothing in its decision).
-    """
+    What the model learns from; :meth:`TopicModel.encode` gives the same numbers for the
+    features a model knows."""
     words = [w for w in TOKEN.findall(view.title) if w not in STOP] * 2
     words += [w for k in view.keywords for w in TOKEN.findall(k) if w not in STOP]
     words += [w for w in view.abstract_words[0] if w not in STOP]
-    if model is None:
-        counts = Counter(words)
-        counts.update(f"{a} {b}" for a, b in zip(words, words[1:]))
-    else:  # the same features in the same order, less the ones the model does not know
-        counts = Counter(filter(model.index.__contains__, words))
-        counts.update(filter(None, map(model.pair_names.get, zip(words, words[1:]))))
+    counts = Counter(words)
+    counts.update(f"{a} {b}" for a, b in zip(words, words[1:]))
     features = {w: 1.0 + math.log(n) for w, n in counts.items()}
     for heading in article.mesh:
         features["mesh:" + heading["descriptor"].lower()] = 1.0
@@ -101,9 +95,8 @@ class TopicModel:
         self.features: list[str] = data["features"]
         self.index = {f: i for i, f in enumerate(self.features)}
         # the word pairs it knows, by their two words: no other pair need be written out
-        self.pair_names = {tuple(f.split(" ", 1)): f for f in self.features
+        self.pair_index = {tuple(f.split(" ", 1)): i for i, f in enumerate(self.features)
                            if " " in f and not f.startswith(("mesh:", "design:"))}
-        self.pair_index = {pair: self.index[f] for pair, f in self.pair_names.items()}
         self.idf = np.array(data["idf"], dtype=np.float64)
         # Weights are stored per topic as [feature index, weight] pairs (near-zero ones left out);
         # held as features x topics, so that a record's features are one take of rows.
@@ -168,16 +161,12 @@ class TopicModel:
         norm = math.sqrt(float(vals @ vals)) or 1.0
         return idx, vals / norm
 
-    def predict(self, features: dict[str, float], scores: dict[str, float],
-                explain: float = 0.0) -> dict[str, tuple[float, list[str]]]:
-        """For each learned topic: the probability it is a subject, and the words that weighed
-        most (for the topics whose probability reaches ``explain``; the others get none)."""
-        return self.predict_many([self.vector(features)], [scores], explain)[0]
-
     def predict_many(self, vectors: list[tuple[np.ndarray, np.ndarray]], scores: list[dict[str, float]],
                      explain: float = 0.0) -> list[dict[str, tuple[float, list[str]]]]:
-        """:meth:`predict` for a batch of records (from :meth:`encode` or :meth:`vector`), one
-        product per chunk of records: a record at a time, numpy's overhead outweighs the work."""
+        """For each record (from :meth:`encode` or :meth:`vector`) and each learned topic: the
+        probability it is a subject, and the words that weighed most (for the topics whose
+        probability reaches ``explain``; the others get none). One product per chunk of
+        records: a record at a time, numpy's overhead outweighs the work."""
         out: list[dict[str, tuple[float, list[str]]]] = []
         for at in range(0, len(vectors), CHUNK):
             out += self._predict_chunk(vectors[at:at + CHUNK], scores[at:at + CHUNK], explain)

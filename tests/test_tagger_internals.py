@@ -234,3 +234,26 @@ def test_word_positions_found_by_search_are_the_patterns_positions(views):
         order = list(range(len(words)))[::-3] + list(range(len(words)))
         assert {k: view.word_span(k) for k in order} == dict(enumerate(expected))
     assert tricky.abstract[slice(*tricky.word_span(4))] == "co-use" and re.search("pain__pain", tricky.abstract)
+
+
+def test_the_model_reads_a_record_as_it_learned_from_it():
+    """Training writes features out by name (text_features); tagging encodes a record straight to
+    the model's indices (TopicModel.encode). Both must give the same vector, in the same order."""
+    import numpy as np
+
+    from ingest.record import Article
+    from ingest.topic_model import TopicModel, text_features
+    model = TopicModel.load()
+    paths = [ROOT / "ingest/data/demo/demo_sample.xml", ROOT / "tests/fixtures/xml/structured_abstract.xml"]
+    articles = [a for p in paths for a in iter_xml(open(p, "rb"), str(p)) if isinstance(a, Article)]
+    articles.append(Article(pmid=2, title="Zzyzx qwerty", abstract=""))  # nothing the model knows
+    compared = 0
+    for article in articles:
+        view = TextView.of(article)
+        for design in ("survey", None):
+            idx, vals = model.encode(article, view, design)
+            expected_idx, expected_vals = model.vector(text_features(article, view, design))
+            assert idx.tolist() == expected_idx.tolist()
+            assert np.array_equal(vals, expected_vals)
+            compared += len(idx)
+    assert compared > 10_000 and model.encode(articles[-1], TextView.of(articles[-1]), None)[0].size == 0
