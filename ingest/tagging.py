@@ -8,7 +8,7 @@ taxonomy change, without fetching anything.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -257,7 +257,3 @@ def retag(db: sqlite_utils.Database, tagger: Tagger, *, batch: int = 2000, worke
                 progress(done, total)
     return done, time.monotonic() - started
 
-
-def tag_many(articles: Iterable[Article], tagger: Tagger) -> dict[int, Labels]:
-    articles = list(articles)
-    return dict(zip((a.pmid for a in articles), tagger.tag_many(articles)))

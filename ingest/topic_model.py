@@ -48,10 +48,14 @@ import sys
 from collections import Counter
 from itertools import chain, filterfalse, repeat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import EvidenceError
+
+if TYPE_CHECKING:
+    from .evaluate import TopicScores
 from .record import Article
 from .textview import TOKEN, TextView
 
@@ -210,9 +214,9 @@ class TopicModel:
 Example = tuple[int, dict[str, float], dict[str, float], set[str]]  # pmid, text features, rule scores, gold topics
 
 
-def read_examples(xml: Path | list[Path], labels: Path | list[Path]) -> tuple[list[str], list[Example]]:
-    """The built-in topics, and the labelled records of one or more XML files (each with its
-    labels CSV) as the model learns from them."""
+def read_examples(xmls: list[Path], label_files: list[Path]) -> tuple[list[str], list[Example]]:
+    """The built-in topics, and the labelled records of XML files (each with its labels CSV)
+    as the model learns from them."""
     from .design import DesignTagger
     from .evaluate import read_labels
     from .parse_xml import iter_xml
@@ -221,8 +225,6 @@ def read_examples(xml: Path | list[Path], labels: Path | list[Path]) -> tuple[li
     rules = TopicTagger(Taxonomy(environment=False), model=None)  # the built-in taxonomy and rules only
     topics = list(rules.taxonomy.topics)
     designs = DesignTagger()
-    xmls = [xml] if isinstance(xml, Path) else list(xml)
-    label_files = [labels] if isinstance(labels, Path) else list(labels)
     if len(xmls) != len(label_files):
         raise ValueError("give one labels file for each XML file")
     rows: list[Example] = []
@@ -295,7 +297,7 @@ def train(xml: Path | list[Path], labels: Path | list[Path], *, c: float = C) ->
 
 
 def cross_validate(topics: list[str], scored: list[Example], extra: list[Example], *, c: float = C,
-                   thresholds: tuple[float, ...] = (THRESHOLD,), seed: int = 0, folds: int = 5) -> dict[float, object]:
+                   thresholds: tuple[float, ...] = (THRESHOLD,), seed: int = 0, folds: int = 5) -> dict[float, "TopicScores"]:
     """K-fold cross-validation over ``scored``: each fold is predicted by a model fitted on the
     other folds plus all of ``extra`` (the way the shipped model's C and threshold were chosen).
     Returns, for each threshold, the topic scores (evaluate.TopicScores) of the pooled predictions."""
@@ -359,10 +361,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"wrote {args.out}: {len(model['features'])} features, {len(model['topics'])} topics, "
               f"{model['meta']['records']} training records")
         return 0
-    topics, scored = read_examples(args.xml[0], args.labels[0])
+    topics, scored = read_examples(args.xml[:1], args.labels[:1])
     if len(scored) < args.folds:
         raise ValueError(f"{args.labels[0]}: {len(scored)} labelled records in {args.xml[0]}, fewer than --folds {args.folds}")
-    extra = read_examples(args.xml[1:], args.labels[1:])[1] if len(args.xml) > 1 else []
+    extra = read_examples(args.xml[1:], args.labels[1:])[1]
     print(f"{args.folds}-fold cross-validation over {len(scored)} records of {args.xml[0].name}"
           f" (+{len(extra)} training records in every fold)")
     print("C        threshold  seed  micro-F1  precision  recall  macro-F1")
