@@ -6,7 +6,10 @@
 Each stage runs in a fresh process, so its peak memory is its own:
 
 1. the raw lxml iterparse rate over the file (elements cleared as read): the limit;
-2. ``ingest file`` into a new database (parse, design, topics, sample size, store, FTS);
+   then, for scale, the project's parser alone (records built, nothing stored) and an
+   ingest without tagging (parse, store, FTS), each in one process;
+2. ``ingest file`` into a new database (parse, design, topics, sample size, store, FTS),
+   with the CPU time it took a record, against what 0.4 x raw would leave on this machine;
 3. the same file again, unchanged (every record compared by hash, nothing written);
 4. ``retag`` of a database of ``--retag`` records;
 5. with ``--flat N``: the peak memory of ingesting N records, against the first ingest's.
@@ -44,9 +47,17 @@ if stage == "raw":
         parent = el.getparent()
         while el.getprevious() is not None:
             del parent[0]
-elif stage == "ingest":
+elif stage == "parse":
+    from ingest.parse_xml import iter_xml
+    from ingest.record import Article
+    with open(path, "rb") as f:
+        n = sum(1 for r in iter_xml(f, path) if isinstance(r, Article))
+elif stage in ("ingest", "untagged"):
     from ingest.pipeline import ingest_files
-    result = ingest_files(db, [path], workers=workers)
+    if stage == "ingest":
+        result = ingest_files(db, [path], workers=workers)
+    else:
+        result = ingest_files(db, [path], labeller=None)
     assert result.ok, result.summary()
     n = result.counts.found
     extra = {"new": result.counts.new, "unchanged": result.counts.unchanged}
@@ -56,10 +67,10 @@ elif stage == "retag":
     conn = store.connect(db)
     n, _ = retag(conn, Tagger(), workers=workers, db_path=db)
 seconds = time.perf_counter() - t
-peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-peak_workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-out = {"n": n, "seconds": seconds, "peak_mb": peak_self, "worker_peak_mb": peak_workers}
-if stage == "ingest":
+me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+out = {"n": n, "seconds": seconds, "peak_mb": me.ru_maxrss / 1024, "worker_peak_mb": children.ru_maxrss / 1024,
+       "cpu": me.ru_utime + me.ru_stime, "worker_cpu": children.ru_utime + children.ru_stime}
+if stage in ("ingest", "untagged"):
     out.update(extra)
 print(json.dumps(out))
 """
@@ -108,12 +119,25 @@ def main() -> None:
     raw = stage("raw", path)
     raw_rate = raw["n"] / raw["seconds"]
     print(f"raw lxml iterparse:      {raw_rate:>9,.0f} records/s  (the limit)")
+    parsed = stage("parse", path)
+    parse_rate = parsed["n"] / parsed["seconds"]
+    print(f"our parser alone:        {parse_rate:>9,.0f} records/s  = {parse_rate / raw_rate:.2f} x raw "
+          f"(records built, nothing stored; one process)")
+    untagged = stage("untagged", path, fresh_db("bench_untagged.db"))
+    untagged_rate = untagged["n"] / untagged["seconds"]
+    print(f"ingest without tagging:  {untagged_rate:>9,.0f} records/s  = {untagged_rate / raw_rate:.2f} x raw "
+          f"(parse, store, FTS; one process; {untagged['cpu'] / untagged['n'] * 1000:.3f} ms of CPU a record)")
     db = fresh_db("bench.db")
     first = stage("ingest", path, db, args.workers)
     first_rate = first["n"] / first["seconds"]
     print(f"full ingest:             {first_rate:>9,.0f} records/s  = {first_rate / raw_rate:.2f} x raw "
           f"(target >= 0.40); peak {first['peak_mb']:,.0f} MB, workers {first['worker_peak_mb']:,.0f} MB each "
           f"(target < 200 MB)")
+    cpus = os.cpu_count() or 1
+    main_ms, worker_ms = (first[k] / first["n"] * 1000 for k in ("cpu", "worker_cpu"))
+    budget_ms = cpus / (0.4 * raw_rate) * 1000
+    print(f"  CPU a record: {main_ms:.3f} ms parsing and storing + {worker_ms:.3f} ms in the tagging processes "
+          f"= {main_ms + worker_ms:.3f} ms; 0.4 x raw on {cpus} CPUs leaves {budget_ms:.3f} ms a record for all of it")
     again = stage("ingest", path, db, args.workers)
     again_rate = again["n"] / again["seconds"]
     assert again["unchanged"] == again["n"], again
