@@ -3,7 +3,8 @@
 ``evaluate LABELS.csv`` re-tags the labelled records found in the database with the current
 rules (``text_only`` hides publication types and MeSH) and scores: design accuracy, per-class
 precision, recall and F1, macro-F1 and a confusion matrix; topic micro- and macro-F1 when
-the file has a ``topics`` column; sample-size exact match when it has ``sample_size``.
+the file has a ``topics`` column; sample-size exact match when it has ``sample_size``; each
+of accuracy, topic micro-F1 and exact match with a 95% bootstrap interval over the records.
 
 ``agreement`` compares the text-only tagger with the publication types that PubMed's
 indexers gave the database's MEDLINE records, wherever a type maps to a design: a label set
@@ -15,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +90,43 @@ def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+#: Resamples behind the 95% intervals that ``evaluate`` prints (seeded: the same labels and
+#: tags always give the same interval).
+RESAMPLES = 1000
+
+
+def bootstrap_interval(rows: Sequence[Sequence[int]], statistic: Callable[[Sequence[int]], float], *,
+                       resamples: int = RESAMPLES, seed: int = 0, level: float = 0.95) -> tuple[float, float] | None:
+    """A percentile bootstrap interval over records: how far a score could move with another
+    sample of records labelled the same way. ``rows`` holds one row of counts per record
+    (for topics: true positives, false positives, false negatives); ``statistic`` turns the
+    column sums of a resample into the score. None for fewer than two records."""
+    import numpy as np
+
+    if len(rows) < 2:
+        return None
+    counts = np.asarray(rows, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    scores = []
+    for at in range(0, resamples, 100):  # a hundred resamples at a time: memory stays small
+        picks = rng.integers(0, len(counts), size=(min(100, resamples - at), len(counts)))
+        scores += [statistic(sums) for sums in counts[picks].sum(axis=1).tolist()]
+    low, high = np.quantile(scores, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def _micro_f1(sums: Sequence[int]) -> float:
+    return _f1(*sums)[2]
+
+
+def _share(sums: Sequence[int]) -> float:
+    return sums[0] / sums[1] if sums[1] else 0.0
+
+
+def _interval_text(interval: tuple[float, float] | None) -> str:
+    return f" (95% interval {interval[0]:.3f}-{interval[1]:.3f})" if interval else ""
+
+
 @dataclass
 class DesignScores:
     n: int
@@ -97,6 +136,7 @@ class DesignScores:
     weighted_f1: float
     confusion: dict[str, Counter]  # gold -> predicted counts
     errors: list[tuple[int, str, str, str]]  # pmid, gold, predicted, evidence
+    interval: tuple[float, float] | None = None  # of the accuracy, by bootstrap over records
 
 
 def score_designs(gold: dict[int, str], predicted: dict[int, str],
@@ -135,6 +175,7 @@ class TopicScores:
     micro_recall: float
     macro_f1: float
     per_topic: dict[str, dict[str, float]]
+    interval: tuple[float, float] | None = None  # of the micro-F1, by bootstrap over records
 
 
 def score_topics(gold: dict[int, set[str]], predicted: dict[int, set[str]], codes: list[str]) -> TopicScores:
@@ -159,6 +200,7 @@ class SizeScores:
     stated: int          # labelled records that state a sample size
     exact: int           # of those, extracted exactly
     spurious: int        # records with no stated size for which one was extracted
+    interval: tuple[float, float] | None = None  # of the exact match, by bootstrap over records
 
     @property
     def exact_match(self) -> float:
@@ -186,22 +228,30 @@ def evaluate(db: sqlite_utils.Database, labels_path: str | Path, *, text_only: b
     labels = {pmid: tagger.tag(a) for pmid, a in articles.items()}
     design = score_designs(gold.study_type, {p: lab.design.study_type for p, lab in labels.items()},
                            {p: lab.design.evidence for p, lab in labels.items()})
+    scored = [p for p in gold.study_type if p in labels]
+    design.interval = bootstrap_interval(
+        [(gold.study_type[p] == labels[p].design.study_type, 1) for p in scored], _share)
     topics = None
     if gold.topics is not None:
-        topics = score_topics(gold.topics, {p: {t.topic for t in lab.topics} for p, lab in labels.items()},
-                              list(tagger.taxonomy.topics))
+        found = {p: {t.topic for t in lab.topics} for p, lab in labels.items()}
+        topics = score_topics(gold.topics, found, list(tagger.taxonomy.topics))
+        topics.interval = bootstrap_interval(
+            [(len(gold.topics[p] & found[p]), len(found[p] - gold.topics[p]), len(gold.topics[p] - found[p]))
+             for p in scored if p in gold.topics], _micro_f1)
     sizes = None
     if gold.sample_size is not None:
         stated = exact = spurious = 0
+        rows = []
         for pmid, lab in labels.items():
             want = gold.sample_size.get(pmid)
             got = lab.sample.value if lab.sample else None
             if want is not None:
                 stated += 1
                 exact += got == want
+                rows.append((got == want, 1))
             elif got is not None:
                 spurious += 1
-        sizes = SizeScores(stated, exact, spurious)
+        sizes = SizeScores(stated, exact, spurious, bootstrap_interval(rows, _share))
     return Evaluation(len(gold.study_type), len(articles), missing, design, topics, sizes, text_only, tagger.version)
 
 
@@ -273,7 +323,8 @@ def format_evaluation(ev: Evaluation) -> str:
            f"labelled records: {ev.labels}; found in the database: {ev.found}"
            + (f"; missing: {len(ev.missing)} (first: {', '.join(map(str, ev.missing[:5]))})" if ev.missing else ""),
            "",
-           f"study design: accuracy {d.accuracy:.3f}, macro-F1 {d.macro_f1:.3f}, weighted F1 {d.weighted_f1:.3f} (n={d.n})",
+           f"study design: accuracy {d.accuracy:.3f}{_interval_text(d.interval)}, macro-F1 {d.macro_f1:.3f}, "
+           f"weighted F1 {d.weighted_f1:.3f} (n={d.n})",
            f"  {'design':<18} {'precision':>9} {'recall':>7} {'F1':>6} {'n':>5}"]
     for code, m in d.per_class.items():
         if m["support"] or any(d.confusion[g][code] for g in d.confusion):
@@ -286,14 +337,16 @@ def format_evaluation(ev: Evaluation) -> str:
         out.append(f"  {g:<18}" + "".join(f"{d.confusion[g][p]:>6}" for p in shown))
     if ev.topics:
         t = ev.topics
-        out += ["", f"topics: micro-F1 {t.micro_f1:.3f} (precision {t.micro_precision:.3f}, recall {t.micro_recall:.3f}), "
+        out += ["", f"topics: micro-F1 {t.micro_f1:.3f}{_interval_text(t.interval)}, "
+                    f"precision {t.micro_precision:.3f}, recall {t.micro_recall:.3f}, "
                     f"macro-F1 {t.macro_f1:.3f} (n={t.n})"]
         for code, m in t.per_topic.items():
             if m["support"]:
                 out.append(f"  {code:<20} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {int(m['support']):>5}")
     if ev.sizes:
         s = ev.sizes
-        out += ["", f"sample size: exact match {s.exact_match:.3f} ({s.exact}/{s.stated} records that state one); "
+        out += ["", f"sample size: exact match {s.exact_match:.3f}{_interval_text(s.interval)}, "
+                    f"{s.exact}/{s.stated} records that state one; "
                     f"a size given where none is stated: {s.spurious}"]
     return "\n".join(out)
 

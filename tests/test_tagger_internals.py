@@ -257,3 +257,18 @@ def test_the_model_reads_a_record_as_it_learned_from_it():
             assert np.array_equal(vals, expected_vals)
             compared += len(idx)
     assert compared > 10_000 and model.encode(articles[-1], TextView.of(articles[-1]), None)[0].size == 0
+
+
+def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_records():
+    from ingest.evaluate import _micro_f1, _share, bootstrap_interval
+    rows = [(1, 1)] * 80 + [(0, 1)] * 20  # 80 of 100 records right
+    low, high = bootstrap_interval(rows, _share)
+    assert 0.6 < low < 0.8 < high < 0.95
+    assert bootstrap_interval(rows, _share) == (low, high)  # seeded: the same every run
+    many_low, many_high = bootstrap_interval(rows * 10, _share)
+    assert many_low < 0.8 < many_high and many_high - many_low < (high - low) / 2  # ten times the records
+    assert bootstrap_interval([(1, 1)] * 50, _share) == (1.0, 1.0)
+    assert bootstrap_interval([(1, 1)], _share) is None
+    # micro-F1 from each record's true positives, false positives and false negatives: 60, 10, 10
+    low, high = bootstrap_interval([(2, 0, 0)] * 30 + [(0, 1, 1)] * 10, _micro_f1)
+    assert low < 60 / 70 < high

@@ -200,7 +200,7 @@ def test_evaluate_and_agreement_commands(run_cli, fixtures, db_path, tmp_path):
                       "99000106,case_report,dependence,2\n12345,survey,,\n")
     out = run_cli("evaluate", labels).stdout
     assert "labelled records: 3; found in the database: 2; missing: 1 (first: 12345)" in out
-    assert "study design: accuracy 1.000" in out and "confusion matrix" in out
+    assert "study design: accuracy 1.000 (95% interval 1.000-1.000)" in out and "confusion matrix" in out
     assert "topics: micro-F1" in out and "sample size: exact match" in out
     agreement = run_cli("agreement").stdout
     assert "MEDLINE-indexed records: 4; with a publication type that names a design: 3" in agreement
@@ -288,10 +288,14 @@ def test_topic_scores_on_the_held_out_set(heldout):
     ev = evaluate(db, HELD_OUT / "labels_majority.csv")
     assert ev.topics.micro_f1 >= 0.86, ev.topics.micro_f1
     assert ev.sizes.exact_match >= 0.90, ev.sizes.exact_match
+    # 300 records leave room either way: the bootstrap interval spans about 0.04 around the score
+    low, high = ev.topics.interval
+    assert low < ev.topics.micro_f1 < high and 0.02 < high - low < 0.08
 
 
 @pytest.mark.xfail(strict=True, reason="issue 5 asks for topic micro-F1 0.88; the tagger reaches 0.869 on the "
-                                       "held-out set (0.878-0.888 in cross-validation on the development set, fold seeds 0-2)")
+                                       "held-out set (95% bootstrap interval 0.849-0.889; 0.878-0.888 in "
+                                       "cross-validation on the development set, fold seeds 0-2)")
 def test_topic_micro_f1_reaches_the_issue_target(heldout):
     db, _ = heldout
     assert evaluate(db, HELD_OUT / "labels_majority.csv").topics.micro_f1 >= 0.88
