@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from . import design_rules as rules
 from .record import Article
-from .regexhint import HintScanner, required_literals
+from .regexhint import Hint, HintScanner, required_hints
 from .textview import TextView
 
 VERSION = "design-rules-1"
@@ -43,19 +43,19 @@ class _Cue:
     human: bool
     hedge: bool
     statement: bool
-    hints: frozenset[str] | None  # one of these occurs in any match (None: always try the pattern)
+    hints: frozenset[Hint] | None  # one of these occurs in any match (None: always try the pattern)
 
 
 _CUES = [
     _Cue(d, w, where, re.compile(_fill(p)), why, bool(opts.get("human")), bool(opts.get("hedge")),
-         bool(opts.get("statement")), required_literals(_fill(p)))
+         bool(opts.get("statement")), required_hints(_fill(p)))
     for d, w, where, p, why, opts in rules.TEXT_CUES
 ]
 _TITLE_CUES = [c for c in _CUES if c.where in ("title", "text")]
 _ABSTRACT_CUES = [c for c in _CUES if c.where in ("abstract", "text")]
 _SCANNER = HintScanner({h for c in _CUES if c.hints for h in c.hints})
 # Which cues a found hint makes worth trying (cues without hints are always tried).
-_CUES_BY_HINT: dict[str, list[_Cue]] = {}
+_CUES_BY_HINT: dict[Hint, list[_Cue]] = {}
 for _c in _CUES:
     for _h in _c.hints or ():
         _CUES_BY_HINT.setdefault(_h, []).append(_c)

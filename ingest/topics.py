@@ -102,16 +102,19 @@ class PhraseIndex:
     def find(self, words: list[str]) -> list[tuple[int, int, str, float]]:
         """(first word, last word + 1, topic, weight) of every phrase found in ``words``."""
         cache = self._cache
-        missing = set(words).difference(cache)
-        if len(cache) + len(missing) > CACHE_WORDS:
-            cache.clear()  # an odd corpus: start again rather than grow without end
-            missing = set(words)
-        for word in missing:
-            self._starting_with(word)
+        get = cache.get
+        looked_up = list(map(get, words))  # None for a word not met before
+        if None in looked_up:
+            missing = {word for word, known in zip(words, looked_up) if known is None}
+            if len(cache) + len(missing) > CACHE_WORDS:
+                cache.clear()  # an odd corpus: start again rather than grow without end
+                missing = set(words)
+            for word in missing:
+                self._starting_with(word)
+            looked_up = list(map(get, words))
         found = []
         n = len(words)
-        get = cache.get
-        for i, candidates in [(i, c) for i, c in enumerate(map(get, words)) if c]:
+        for i, candidates in [(i, c) for i, c in enumerate(looked_up) if c]:
             for k, topic, weight, rest in candidates:
                 if k == 1:
                     found.append((i, i + 1, topic, weight))
@@ -260,7 +263,7 @@ class TopicTagger:
 
     def _best(self, text: str) -> dict[str, tuple[float, str]]:
         """For a short text (title, keywords): each topic's best match weight and its words."""
-        words = [m.group(0) for m in TOKEN.finditer(text)]
+        words = TOKEN.findall(text)
         best: dict[str, tuple[float, str]] = {}
         for a, b, topic, weight in _resolve(self.taxonomy.index.find(words)):
             if weight > best.get(topic, (0.0, ""))[0]:

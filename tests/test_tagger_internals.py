@@ -10,7 +10,7 @@ import pytest
 from ingest import synthetic
 from ingest.design import _ABSTRACT_CUES, DesignTagger
 from ingest.parse_xml import iter_xml
-from ingest.regexhint import required_literals
+from ingest.regexhint import Hint, required_hints, required_literals
 from ingest.textview import TextView
 from ingest.topics import phrase_parts
 
@@ -51,13 +51,36 @@ def test_required_literals(pattern, hints):
     assert (set(found) if found else None) == hints
 
 
+@pytest.mark.parametrize("pattern, hints", [
+    (r"\b(?:he|she)\b", {Hint("he", True), Hint("she", True)}),  # not the "he" of "the"
+    (r"\b(?:in mice|in rats)\b", {Hint("mice"), Hint("rats")}),  # after "in ", not after the \b
+    (r"\bplacebo[- ]controlled\b", {Hint("controlled")}),
+    (r"\d+ patients?", {Hint(" patient")}),
+    (r"\b, and then", {Hint(", and then")}),  # \b before a comma: a word ends there
+    (r"(?:\brats?)+ were", {Hint(" were")}),
+    (r"\b(?=mit)mitragynine", {Hint("mitragynine", True)}),  # a lookahead consumes nothing
+    (r"\b(?:a|an) (?:\bcase|\bwoman)", {Hint("case", True), Hint("woman", True)}),
+])
+def test_required_hints_know_which_literals_start_a_word(pattern, hints):
+    assert set(required_hints(pattern)) == hints
+
+
 def test_every_match_contains_one_of_its_hints(views):
+    """Where the hint says so, at a word's start (the character before it is no letter, digit or _)."""
+    def holds(hint: Hint, text: str, start: int, end: int) -> bool:
+        at = text.find(hint.text, start, end)
+        while at >= 0:
+            if not hint.word_start or at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):
+                return True
+            at = text.find(hint.text, at + 1, end)
+        return False
+
     for cue in _ABSTRACT_CUES:
         if cue.hints is None:
             continue
         for view in views[:200]:
             for m in cue.pattern.finditer(view.abstract):
-                assert any(h in m.group(0) for h in cue.hints), (cue.why, m.group(0), cue.hints)
+                assert any(holds(h, view.abstract, m.start(), m.end()) for h in cue.hints), (cue.why, m.group(0))
 
 
 @pytest.mark.parametrize("phrase, parts", [
@@ -87,6 +110,10 @@ def test_hint_scanner_finds_every_hint_where_it_stands():
     scanner = HintScanner({"rand", "random", "randomi", "rats", "blind"})
     found = scanner.positions("double-blind randomised rats; random")
     assert found == {"blind": [7], "rand": [13, 30], "random": [13, 30], "randomi": [13], "rats": [24]}
+    # a hint that must start a word, beside the same text that may stand anywhere
+    scanner = HintScanner({Hint("he", True), "she", "he"})
+    found = scanner.positions("he said the shed; (he) she_he")
+    assert found == {Hint("he", True): [0, 19], "he": [0, 9, 13, 19, 24, 27], "she": [12, 23]}
 
 
 def test_abstract_words_and_their_spans_agree_with_the_text(views):
