@@ -129,10 +129,21 @@ def _die_with_parent() -> None:
         pass
 
 
+def _settle() -> None:
+    """Leave what a worker built at start (the tagger's tables, the model) out of the garbage
+    collector's rounds: it lives as long as the worker, and full rounds over it cost about 2%
+    of tagging."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _init_tagger(taxonomy: str | None) -> None:
     global _TAGGER
     _die_with_parent()
     _TAGGER = Tagger(taxonomy)
+    _settle()
 
 
 def _tag_articles(articles: list[Article]) -> list[tuple[int, Labels]]:
@@ -210,6 +221,7 @@ def _init_worker(db_path: str, taxonomy: str | None) -> None:
     global _WORKER
     _die_with_parent()
     _WORKER = (store.connect(db_path), Tagger(taxonomy))
+    _settle()
 
 
 def _retag_range(lo: int, hi: int | None) -> int:
