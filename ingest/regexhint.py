@@ -1,4 +1,4 @@
-"""Literal hints for regular expressions: strings at least one of which every match contains.
+r"""Literal hints for regular expressions: strings at least one of which every match contains.
 
 A tagger with a hundred patterns can skip most of them on a given text by first checking, with
 one Aho-Corasick pass over the text, whether any of a pattern's hints occurs; only then does the pattern
@@ -6,7 +6,7 @@ run, and only on the sentences where a hint stands. :func:`required_literals` re
 pattern with Python's own regular-expression parser; where it cannot be sure (a pattern that
 may match without any literal of two characters or more), it returns None and the pattern
 always runs. A literal that the pattern puts right after ``\b`` must also start a word where
-it stands (":func:`required_hints`), so "he" in ``\b(?:he|she)\b`` is not looked for inside
+it stands (:func:`required_hints`), so "he" in ``\b(?:he|she)\b`` is not looked for inside
 "the". The tests check that hinted and unhinted matching find the same things.
 """
 
@@ -34,7 +34,7 @@ class Hint(NamedTuple):
 
 
 def _is_word(char: str) -> bool:
-    """What ``\w`` matches in a str pattern: an alphanumeric character or the underscore."""
+    r"""What ``\w`` matches in a str pattern: an alphanumeric character or the underscore."""
     return char.isalnum() or char == "_"
 
 
@@ -47,7 +47,7 @@ def _best(candidates: list[frozenset[Hint]]) -> frozenset[Hint] | None:
 
 
 def _sequence(items: Any, after_boundary: bool = False) -> frozenset[Hint] | None:
-    """The best hint set for a parsed sequence; ``after_boundary``: it begins right after ``\b``."""
+    r"""The best hint set for a parsed sequence; ``after_boundary``: it begins right after ``\b``."""
     candidates: list[frozenset[Hint]] = []
     run: list[str] = []
     boundary = after_boundary  # does the current position follow a \b (nothing consumed since)?
