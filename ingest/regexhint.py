@@ -2,12 +2,12 @@ r"""Literal hints for regular expressions: strings at least one of which every m
 
 A tagger with a hundred patterns can skip most of them on a given text by first checking, with
 one Aho-Corasick pass over the text, whether any of a pattern's hints occurs; only then does the pattern
-run, and only on the sentences where a hint stands. :func:`required_literals` reads the
+run, and only on the sentences where a hint stands. :func:`required_hints` reads the
 pattern with Python's own regular-expression parser; where it cannot be sure (a pattern that
 may match without any literal of two characters or more), it returns None and the pattern
 always runs. A literal that the pattern puts right after ``\b`` must also start a word where
-it stands (:func:`required_hints`), so "he" in ``\b(?:he|she)\b`` is not looked for inside
-"the". The tests check that hinted and unhinted matching find the same things.
+it stands, so "he" in ``\b(?:he|she)\b`` is not looked for inside "the". The tests check
+that hinted and unhinted matching find the same things.
 """
 
 from __future__ import annotations
@@ -99,12 +99,6 @@ def required_hints(pattern: str) -> frozenset[Hint] | None:
         return _sequence(P.parse(pattern))
     except Exception:  # noqa: BLE001 - an unreadable pattern simply gets no hint
         return None
-
-
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """Strings one of which any match of ``pattern`` must contain, or None when unsure."""
-    hints = required_hints(pattern)
-    return frozenset(h.text for h in hints) if hints else None
 
 
 class HintScanner:

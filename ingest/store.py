@@ -473,13 +473,16 @@ def article_row(article: Article) -> dict[str, Any]:
     return row
 
 
-def article_from_values(values: tuple | list) -> Article:
-    """Rebuild the record from a row of RECORD_COLUMNS (JSON lists parsed back)."""
-    data = dict(zip(RECORD_COLUMNS, values))
-    for name in JSON_COLUMNS:
+def article_from_values(values: tuple | list, columns: tuple[str, ...] = RECORD_COLUMNS) -> Article:
+    """Rebuild the record from a row of ``columns`` (JSON lists parsed back): RECORD_COLUMNS, or
+    some of them (retag reads only what the taggers use), the others left empty."""
+    data = dict(zip(columns, values))
+    for name in JSON_COLUMNS.intersection(data):
         data[name] = json.loads(data[name]) if data[name] else []
-    data["is_book"] = bool(data["is_book"])
-    del data["is_retracted"], data["has_abstract"]  # derived from the record, not stored on it
+    if "is_book" in data:
+        data["is_book"] = bool(data["is_book"])
+    data.pop("is_retracted", None)  # derived from the record, not stored on it
+    data.pop("has_abstract", None)
     return Article(**data)
 
 

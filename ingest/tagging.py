@@ -7,7 +7,6 @@ taxonomy change, without fetching anything.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -201,19 +200,10 @@ def label_articles(db: sqlite_utils.Database, articles: list[Article]) -> None:
 #: add it here.
 TAGGED_FIELDS = ("pmid", "title", "abstract", "abstract_sections", "keywords", "mesh", "publication_types",
                  "citation_status", "indexing_method")
-_TAGGED_JSON = [i for i, name in enumerate(TAGGED_FIELDS) if name in store.JSON_COLUMNS]
-
-
-def article_to_tag(row: tuple | list) -> Article:
-    """A record from a row of TAGGED_FIELDS: what the taggers read, the rest left empty."""
-    values = list(row)
-    for i in _TAGGED_JSON:
-        values[i] = json.loads(values[i]) if values[i] else []
-    return Article(**dict(zip(TAGGED_FIELDS, values)))
 
 
 def _retag_rows(db: sqlite_utils.Database, tagger: Tagger, rows: list[tuple]) -> int:
-    labelled = list(zip((row[0] for row in rows), tagger.tag_many([article_to_tag(row) for row in rows])))
+    labelled = list(zip((row[0] for row in rows), tagger.tag_many([store.article_from_values(row, TAGGED_FIELDS) for row in rows])))
     with db.atomic():
         save_labels(db, labelled, tagger.version)
     return len(labelled)

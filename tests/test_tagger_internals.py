@@ -10,7 +10,7 @@ import pytest
 from ingest import synthetic
 from ingest.design import _ABSTRACT_CUES, DesignTagger
 from ingest.parse_xml import iter_xml
-from ingest.regexhint import Hint, required_hints, required_literals
+from ingest.regexhint import Hint, required_hints
 from ingest.textview import TextView
 from ingest.topics import phrase_parts
 
@@ -47,8 +47,8 @@ def test_hinted_cue_matching_finds_what_scanning_the_whole_text_finds(views):
     (r"(?:foo)?bar", {"bar"}),           # the optional part is not required
 ])
 def test_required_literals(pattern, hints):
-    found = required_literals(pattern)
-    assert (set(found) if found else None) == hints
+    found = required_hints(pattern)
+    assert ({h.text for h in found} if found else None) == hints
 
 
 @pytest.mark.parametrize("pattern, hints", [

@@ -285,7 +285,7 @@ def test_retag_reads_every_field_the_taggers_use(tmp_path):
     """retag loads only TAGGED_FIELDS: records read that way get the labels whole records get."""
     import dataclasses
 
-    from ingest.tagging import TAGGED_FIELDS, Tagger, article_to_tag
+    from ingest.tagging import TAGGED_FIELDS, Tagger
     db_path = tmp_path / "all.db"
     sources = [HELD_OUT / "labelled.xml", Path(__file__).parent.parent / "ingest/data/demo/demo_sample.xml",
                *sorted(p for p in (FIXTURES / "xml").glob("*.xml") if p.name != "empty_set.xml")]
@@ -293,7 +293,7 @@ def test_retag_reads_every_field_the_taggers_use(tmp_path):
     db = store.connect(db_path)
     whole = list(store.load_articles(db))
     rows = db.execute(f"SELECT {', '.join(TAGGED_FIELDS)} FROM articles ORDER BY pmid").fetchall()
-    read = [article_to_tag(row) for row in rows]
+    read = [store.article_from_values(row, TAGGED_FIELDS) for row in rows]
     assert len(read) == len(whole) > 600
     tagger = Tagger()
     expected = tagger.tag_many(whole)
