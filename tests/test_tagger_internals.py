@@ -263,27 +263,37 @@ def test_word_positions_found_by_search_are_the_patterns_positions(views):
     assert tricky.abstract[slice(*tricky.word_span(4))] == "co-use" and re.search("pain__pain", tricky.abstract)
 
 
-def test_the_model_reads_a_record_as_it_learned_from_it():
+@pytest.mark.parametrize("word_pairs", [False, True], ids=["shipped model, words", "a model with word pairs"])
+def test_the_model_reads_a_record_as_it_learned_from_it(word_pairs, tmp_path):
     """Training writes features out by name (text_features); tagging encodes a record straight to
-    the model's indices (TopicModel.encode). Both must give the same vector, in the same order."""
+    the model's indices (TopicModel.encode). Both must give the same vector, in the same order,
+    for the shipped model (words only) and for a model a user trains with --word-pairs."""
     import numpy as np
 
     from ingest.record import Article
-    from ingest.topic_model import TopicModel, text_features
-    model = TopicModel.load()
+    from ingest.topic_model import TopicModel, text_features, train
+    if word_pairs:
+        pytest.importorskip("sklearn")
+        model = TopicModel(train(*_small_training_sets(tmp_path), word_pairs=True))
+        assert model.pair_index and model.meta["word_pairs"] is True
+    else:
+        model = TopicModel.load()
+        assert not model.pair_index and model.meta["word_pairs"] is False
     paths = [ROOT / "ingest/data/demo/demo_sample.xml", ROOT / "tests/fixtures/xml/structured_abstract.xml"]
     articles = [a for p in paths for a in iter_xml(open(p, "rb"), str(p)) if isinstance(a, Article)]
     articles.append(Article(pmid=2, title="Zzyzx qwerty", abstract=""))  # nothing the model knows
-    compared = 0
+    compared = pairs = 0
     for article in articles:
         view = TextView.of(article)
         for design in ("survey", None):
             idx, vals = model.encode(article, view, design)
-            expected_idx, expected_vals = model.vector(text_features(article, view, design))
+            expected_idx, expected_vals = model.vector(text_features(article, view, design, word_pairs=word_pairs))
             assert idx.tolist() == expected_idx.tolist()
             assert np.array_equal(vals, expected_vals)
             compared += len(idx)
+            pairs += sum(" " in model.features[i] and ":" not in model.features[i] for i in idx)
     assert compared > 10_000 and model.encode(articles[-1], TextView.of(articles[-1]), None)[0].size == 0
+    assert (pairs > 1_000) is word_pairs
 
 
 def test_bootstrap_interval_brackets_the_score_and_narrows_with_more_records():

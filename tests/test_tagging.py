@@ -304,23 +304,18 @@ def test_retag_reads_every_field_the_taggers_use(tmp_path):
 
 
 def test_topic_scores_on_the_held_out_set(heldout):
-    """Against the majority of three coders. The target is 0.88; the second and third coders agree
-    with the records' writers at 0.886-0.891 (tests/fixtures/labelled/annotations/README.md)."""
+    """Issue 5's targets, against the majority of three coders: topic micro-F1 0.88 and sample-size
+    exact match 0.90 on the records that state one. The tagger reaches 0.881 (95% bootstrap
+    interval 0.861-0.902), with little room: the second and third coders agree with the records'
+    writers at 0.886-0.891 (tests/fixtures/labelled/annotations/README.md), and cross-validation
+    on the development set gives 0.885-0.896 (ingest/topic_model.py)."""
     db, _ = heldout
     ev = evaluate(db, HELD_OUT / "labels_majority.csv")
-    assert ev.topics.micro_f1 >= 0.86, ev.topics.micro_f1
+    assert ev.topics.micro_f1 >= 0.88, ev.topics.micro_f1
     assert ev.sizes.exact_match >= 0.90, ev.sizes.exact_match
     # 300 records leave room either way: the bootstrap interval spans about 0.04 around the score
     low, high = ev.topics.interval
     assert low < ev.topics.micro_f1 < high and 0.02 < high - low < 0.08
-
-
-@pytest.mark.xfail(strict=True, reason="issue 5 asks for topic micro-F1 0.88; the tagger reaches 0.869 on the "
-                                       "held-out set (95% bootstrap interval 0.849-0.889; 0.878-0.888 in "
-                                       "cross-validation on the development set, fold seeds 0-2)")
-def test_topic_micro_f1_reaches_the_issue_target(heldout):
-    db, _ = heldout
-    assert evaluate(db, HELD_OUT / "labels_majority.csv").topics.micro_f1 >= 0.88
 
 
 def test_the_learned_topic_model_explains_itself_and_users_topics_fall_back_to_rules(tmp_path):
