@@ -202,7 +202,7 @@ def test_cross_validation_scores_each_record_once_by_a_model_that_never_saw_it(t
             "--folds", "3", "--threshold", "0.5", "--c", "10", "--c", "3"]
     assert topic_model.main(args) == 0
     out = capsys.readouterr().out
-    assert "3-fold cross-validation over 60 records of demo_sample.xml (+60 training records in every fold)" in out
+    assert "3-fold cross-validation over 60 records of demo_sample.xml (+60 training records in every fold), words\n" in out
     assert len([line for line in out.splitlines() if line.startswith(("10 ", "3 "))]) == 2
     with pytest.raises(SystemExit):
         topic_model.main(args + ["--xml", str(xmls[0])])  # an --xml without its --labels
