@@ -342,27 +342,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ingest.topic_model",
                                      description="Train the topic model, or cross-validate its settings.")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    t = sub.add_parser("train", help="fit the model on labelled records and write it as JSON")
-    t.add_argument("--xml", type=Path, required=True, action="append", help="labelled records (repeatable)")
-    t.add_argument("--labels", type=Path, required=True, action="append",
-                   help="their labels CSV, one for each --xml, in the same order")
+    data = argparse.ArgumentParser(add_help=False)  # what both commands read
+    data.add_argument("--xml", type=Path, required=True, action="append",
+                      help="labelled records (repeatable; for cv, the first is the one scored)")
+    data.add_argument("--labels", type=Path, required=True, action="append",
+                      help="their labels CSV, one for each --xml, in the same order")
+    data.add_argument("--word-pairs", action=argparse.BooleanOptionalAction, default=WORD_PAIRS,
+                      help="adjacent word pairs as features as well as words (default: %(default)s)")
+    t = sub.add_parser("train", parents=[data], help="fit the model on labelled records and write it as JSON")
     t.add_argument("--out", type=Path, default=MODEL_FILE)
     t.add_argument("--c", type=float, default=C)
-    t.add_argument("--word-pairs", action=argparse.BooleanOptionalAction, default=WORD_PAIRS,
-                   help="adjacent word pairs as features as well as words (default: %(default)s)")
-    v = sub.add_parser("cv", help="cross-validate C and the threshold: K folds over one labelled set, "
-                                  "other sets joining every fold's training part; prints topic micro- and macro-F1")
-    v.add_argument("--xml", type=Path, required=True, action="append",
-                   help="labelled records (repeatable); the first is the one scored")
-    v.add_argument("--labels", type=Path, required=True, action="append",
-                   help="their labels CSV, one for each --xml, in the same order")
+    v = sub.add_parser("cv", parents=[data],
+                       help="cross-validate C, the threshold and the features: K folds over one labelled set, "
+                            "other sets joining every fold's training part; prints topic micro- and macro-F1")
     v.add_argument("--c", type=float, action="append", help=f"C to try (repeatable; default {C:g})")
     v.add_argument("--threshold", type=float, action="append",
                    help=f"decision threshold to try (repeatable; default {THRESHOLD:g})")
     v.add_argument("--seed", type=int, action="append", help="fold shuffle seed (repeatable; default 0)")
     v.add_argument("--folds", type=int, default=5)
-    v.add_argument("--word-pairs", action=argparse.BooleanOptionalAction, default=WORD_PAIRS,
-                   help="adjacent word pairs as features as well as words (default: %(default)s)")
     args = parser.parse_args(argv)
     if len(args.xml) != len(args.labels):
         parser.error("give one --labels for each --xml")
